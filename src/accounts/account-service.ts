@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../store/database.ts';
+import { deleteAccountPayloads } from '../store/oidc-payload.repository.ts';
+import {
+  deleteUser, findUserById, findUserByLogin, findUserByUsername, insertUser, listUsers, updateUser,
+  type StoredUser,
+} from '../store/user.repository.ts';
+import { isArgon2idHash, MAX_SECRET_LENGTH, type PasswordHasher } from './password-hasher.ts';
+
+export interface NewUser {
+  username: string;
+  password: string;
+  email?: string | null | undefined;
+  email_verified?: boolean | undefined;
+  claims?: Record<string, unknown> | undefined;
+  disabled?: boolean | undefined;
+}
+
+export class AccountError extends Error {
+  override name = 'AccountError';
+}
+
+/**
+ * Accounts of a realm: authentication and lifecycle. Changing a password,
+ * disabling or removing an account revokes everything issued to it (sessions,
+ * grants, tokens), as ASVS 7.4.2/7.4.3 ask.
+ */
+export class AccountService {
+  readonly #db: Db;
+  readonly #hasher: PasswordHasher;
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(db: Db, hasher: PasswordHasher) {
+    this.#db = db;
+    this.#hasher = hasher;
+  }
+
+  async findActive(realm: string, id: string): Promise<StoredUser | undefined> {
+    if (!isPlausible(id)) return undefined;
+    const user = await findUserById(this.#db, realm, id);
+    return user && !user.disabled ? user : undefined;
+  }
+
+  /**
+   * Returns the account when the password matches. An unknown login still
+   * pays one argon2 verification, so response time does not reveal which
+   * usernames exist.
+   */
+  async authenticate(realm: string, login: string, password: string): Promise<StoredUser | undefined> {
+    if (!isPlausible(login) || password.length > MAX_SECRET_LENGTH) return undefined;
+    const user = await findUserByLogin(this.#db, realm, login.trim());
+    if (!user) {
+      this.#dummyHash ??= this.#hasher.hash('latchkey-timing-equaliser');
+      await this.#hasher.verify(await this.#dummyHash, password);
+      return undefined;
+    }
+    const ok = await this.#hasher.verify(user.password_hash, password);
+    return ok && !user.disabled ? user : undefined;
+  }
+
+  async list(realm: string): Promise<StoredUser[]> {
+    return listUsers(this.#db, realm);
+  }
+
+  async findByUsername(realm: string, username: string): Promise<StoredUser | undefined> {
+    return findUserByUsername(this.#db, realm, username);
+  }
+
+  async create(realm: string, user: NewUser): Promise<StoredUser> {
+    if (await findUserByUsername(this.#db, realm, user.username)) {
+      throw new AccountError(`user ${user.username} already exists in realm ${realm}`);
+    }
+    const id = randomUUID();
+    await insertUser(this.#db, realm, id, {
+      username: user.username,
+      email: user.email ?? null,
+      email_verified: user.email_verified ?? false,
+      password_hash: await this.#passwordHash(user.password),
+      claims: user.claims ?? {},
+      disabled: user.disabled ?? false,
+    });
+    return (await findUserById(this.#db, realm, id))!;
+  }
+
+  /**
+   * Brings an existing account in line with a declaration (config import).
+   * The password hash is kept when the declared password still verifies, so
+   * re-applying the same file changes nothing.
+   */
+  async reconcile(realm: string, existing: StoredUser, user: NewUser): Promise<void> {
+    const passwordUnchanged = isArgon2idHash(user.password)
+      ? user.password === existing.password_hash
+      : await this.#hasher.verify(existing.password_hash, user.password);
+    await updateUser(this.#db, realm, existing.id, {
+      email: user.email ?? null,
+      email_verified: user.email_verified ?? false,
+      claims: user.claims ?? {},
+      disabled: user.disabled ?? false,
+      ...(passwordUnchanged ? {} : { password_hash: await this.#passwordHash(user.password) }),
+    });
+    if (!passwordUnchanged || (user.disabled && !existing.disabled)) {
+      await deleteAccountPayloads(this.#db, realm, existing.id);
+    }
+  }
+
+  async setPassword(realm: string, username: string, password: string): Promise<void> {
+    const user = await this.#require(realm, username);
+    await updateUser(this.#db, realm, user.id, { password_hash: await this.#passwordHash(password) });
+    await deleteAccountPayloads(this.#db, realm, user.id);
+  }
+
+  async setDisabled(realm: string, username: string, disabled: boolean): Promise<void> {
+    const user = await this.#require(realm, username);
+    await updateUser(this.#db, realm, user.id, { disabled });
+    if (disabled) await deleteAccountPayloads(this.#db, realm, user.id);
+  }
+
+  async remove(realm: string, username: string): Promise<void> {
+    const user = await this.#require(realm, username);
+    await deleteAccountPayloads(this.#db, realm, user.id);
+    await deleteUser(this.#db, realm, user.id);
+  }
+
+  async #require(realm: string, username: string): Promise<StoredUser> {
+    const user = await findUserByUsername(this.#db, realm, username);
+    if (!user) throw new AccountError(`no user ${username} in realm ${realm}`);
+    return user;
+  }
+
+  async #passwordHash(password: string): Promise<string> {
+    if (isArgon2idHash(password)) return password;
+    if (password.length === 0 || password.length > MAX_SECRET_LENGTH) {
+      throw new AccountError(`password must be 1 to ${MAX_SECRET_LENGTH} characters`);
+    }
+    return this.#hasher.hash(password);
+  }
+}
+
+function isPlausible(value: string): boolean {
+  return typeof value === 'string' && value.length > 0 && value.length <= 256 && !value.includes('\0');
+}

@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { loadConfig, type LatchkeyConfig } from '../config/index.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { openServices, type Services } from '../services.ts';
+import { openDatabase, type Database } from '../store/database.ts';
+import type { CliIo } from './command-line.ts';
+import { acquireEmbeddedLock } from './embedded-lock.ts';
+
+/**
+ * What every database command needs: the configuration (read through the
+ * config module, from the environment the CLI was given), a logger on stderr,
+ * and the database or the services opened under the embedded database's lock.
+ */
+export interface CommandContext {
+  config: LatchkeyConfig;
+  logger: Logger;
+}
+
+/** Set once the configuration is known, so that failures can honour LOG_LEVEL=debug. */
+export const diagnostics = { debug: false };
+
+export async function loadCommandContext(io: CliIo): Promise<CommandContext> {
+  const config = await loadConfig({ env: io.env });
+  diagnostics.debug = config.logLevel === 'debug' || config.logLevel === 'trace';
+  return { config, logger: createLogger(cliLogLevel(config.logLevel), io.stderr) };
+}
+
+/**
+ * The CLI talks to people: below `warn` the services' routine messages would
+ * drown its output. A level set to something other than the server's default
+ * (`info`) is honoured.
+ */
+function cliLogLevel(level: string): string {
+  return level === 'info' ? 'warn' : level;
+}
+
+/** Opens the services (the embedded database is migrated on open, a server must be migrated). */
+export async function withServices<T>(context: CommandContext, role: string, work: (services: Services) => Promise<T>): Promise<T> {
+  return underEmbeddedLock(context, role, async () => {
+    const services = await openServices(context.config, context.logger);
+    try {
+      return await work(services);
+    } finally {
+      await services.database.close();
+    }
+  });
+}
+
+/** Opens the bare database, whatever its schema version (for `migrate`). */
+export async function withDatabase<T>(context: CommandContext, role: string, work: (database: Database) => Promise<T>): Promise<T> {
+  return underEmbeddedLock(context, role, async () => {
+    const database = await openDatabase({
+      databaseUrl: context.config.databaseUrl,
+      dataDir: embeddedDatabaseDir(context.config),
+      poolMax: 2,
+      connectTimeoutMs: context.config.dbConnectTimeoutMs,
+      logger: context.logger,
+    });
+    try {
+      return await work(database);
+    } finally {
+      await database.close();
+    }
+  });
+}
+
+/** Where openServices keeps the embedded database (src/services.ts). */
+export function embeddedDatabaseDir(config: Pick<LatchkeyConfig, 'dataDir'>): string {
+  return path.join(config.dataDir, 'pglite');
+}
+
+async function underEmbeddedLock<T>(context: CommandContext, role: string, work: () => Promise<T>): Promise<T> {
+  if (context.config.databaseUrl) return work();
+  const lock = await acquireEmbeddedLock(context.config.dataDir, role);
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,138 @@
+import { isArgon2idHash } from '../../accounts/password-hasher.ts';
+import type { StoredClient } from '../../store/client.repository.ts';
+import { AUTH_METHODS, CLIENT_FLAG_OPTIONS, clientDefinitionFromFlags, GRANTS, usesClientSecret } from '../client-flags.ts';
+import { loadCommandContext, withServices } from '../command-context.ts';
+import { CliError, dispatch, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
+
+const ADD_USAGE = `Usage: latchkey clients add ID [options]
+
+Registers a client. A confidential client gets a generated secret (256 bits),
+printed once: it is stored only as a digest and cannot be shown again.
+
+  --realm R                      realm (default: default)
+  --name NAME                    display name, shown on the login page
+  --redirect-uri URI             repeatable; required for authorization_code
+  --post-logout-redirect-uri URI repeatable
+  --grant GRANT                  repeatable: ${GRANTS.join(', ')}
+                                 (default: authorization_code + refresh_token)
+  --auth-method METHOD           ${AUTH_METHODS.join(', ')}
+                                 (default: client_secret_basic; none with --native)
+  --jwks-uri URI                 the client's public keys, for private_key_jwt
+  --scope "a b"                  the scopes the client may obtain
+  --permission introspection     repeatable: may introspect any token of the realm
+  --native                       a native app (RFC 8252: loopback redirects on any port)
+
+Examples:
+  npx latchkey clients add billing --grant client_credentials --scope "api:read"
+  npx latchkey clients add orders-web --name Orders --redirect-uri https://orders.example.com/callback --scope "openid profile email"`;
+
+const LIST_USAGE = `Usage: latchkey clients list [--realm R] [--json]
+
+Lists the clients of a realm. Secrets are never shown, nor their hashes; only
+how the secret is stored (hmac-sha256 for generated secrets, argon2id for
+chosen ones).
+
+  --realm R   realm (default: default)
+  --json      machine-readable output`;
+
+const REMOVE_USAGE = `Usage: latchkey clients remove ID [--realm R]
+
+Removes a client and revokes every token and grant issued to it.
+
+  --realm R   realm (default: default)`;
+
+export const CLIENTS_USAGE = `Usage: latchkey clients add|list|remove …
+
+  add ID [options]   register a client (prints a generated secret once)
+  list [--json]      list the clients
+  remove ID          remove a client and revoke its tokens
+
+Every subcommand takes --realm R (default: default).
+Run \`latchkey clients <subcommand> --help\` for details.`;
+
+async function add(args: string[], io: CliIo): Promise<number> {
+  const command = 'latchkey clients add';
+  const parsed = parseCommandLine(args, CLIENT_FLAG_OPTIONS, { command, positionals: ['ID'] });
+  const clientId = requirePositional(parsed, 0, 'ID', command);
+  const { realm = 'default', ...flags } = parsed.values;
+  const definition = clientDefinitionFromFlags(clientId, flags);
+
+  const context = await loadCommandContext(io);
+  const secret = await withServices(context, command, async (services) => {
+    if (await services.clients.find(realm, clientId)) {
+      throw new CliError(`client ${clientId} already exists in realm ${realm}; remove it first or choose another ID`);
+    }
+    if (usesClientSecret(definition)) return services.clients.addWithGeneratedSecret(realm, definition);
+    await services.clients.put(realm, definition);
+    return undefined;
+  });
+
+  write(io.stdout, `Created client ${clientId} in realm ${realm} (${definition['token_endpoint_auth_method']}; grants ${(definition['grant_types'] as string[]).join(', ')}).`);
+  if (secret) {
+    write(io.stdout, `client_secret: ${secret}`);
+    write(io.stderr, 'Store this secret now: it is shown only this once and cannot be shown again (Latchkey keeps only a digest).');
+  }
+  return 0;
+}
+
+async function list(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommandLine(args, { realm: { type: 'string' }, json: { type: 'boolean' } }, { command: 'latchkey clients list', positionals: [] });
+  const realm = parsed.values.realm ?? 'default';
+  const context = await loadCommandContext(io);
+  const clients = (await withServices(context, 'latchkey clients list', (services) => services.clients.list(realm))).map(publicView);
+  if (parsed.values.json) {
+    write(io.stdout, JSON.stringify(clients, null, 2));
+    return 0;
+  }
+  if (clients.length === 0) {
+    write(io.stdout, `No clients in realm ${realm}.`);
+    return 0;
+  }
+  const rows = clients.map((c) => [
+    c.client_id,
+    String(c['token_endpoint_auth_method'] ?? 'client_secret_basic'),
+    ((c['grant_types'] as string[] | undefined) ?? ['authorization_code']).join(','),
+    c.secret_storage ?? '-',
+  ]);
+  const header = ['CLIENT_ID', 'AUTH_METHOD', 'GRANTS', 'SECRET'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) write(io.stdout, row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return 0;
+}
+
+async function remove(args: string[], io: CliIo): Promise<number> {
+  const command = 'latchkey clients remove';
+  const parsed = parseCommandLine(args, { realm: { type: 'string' } }, { command, positionals: ['ID'] });
+  const clientId = requirePositional(parsed, 0, 'ID', command);
+  const realm = parsed.values.realm ?? 'default';
+  const context = await loadCommandContext(io);
+  const removed = await withServices(context, command, (services) => services.clients.remove(realm, clientId));
+  if (!removed) throw new CliError(`no client ${clientId} in realm ${realm}`);
+  write(io.stdout, `Removed client ${clientId} from realm ${realm}; its tokens and grants are revoked.`);
+  return 0;
+}
+
+/** What may be shown of a client: its metadata and how its secret is stored, never the hash. */
+function publicView(client: StoredClient): Record<string, unknown> & { client_id: string; secret_storage: string | null } {
+  const { client_secret: _never, ...metadata } = client.metadata as Record<string, unknown>;
+  return {
+    client_id: client.client_id,
+    ...metadata,
+    secret_storage: secretStorage(client.secret_hash),
+    created_at: client.created_at,
+    updated_at: client.updated_at,
+  };
+}
+
+function secretStorage(hash: string | null): 'hmac-sha256' | 'argon2id' | null {
+  if (!hash) return null;
+  return isArgon2idHash(hash) ? 'argon2id' : 'hmac-sha256';
+}
+
+export function clients(args: string[], io: CliIo): Promise<number> {
+  return dispatch('clients', CLIENTS_USAGE, {
+    add: { run: add, usage: ADD_USAGE },
+    list: { run: list, usage: LIST_USAGE },
+    remove: { run: remove, usage: REMOVE_USAGE },
+  }, args, io);
+}

@@ -1,0 +1,162 @@
+import type { StoredUser } from '../../store/user.repository.ts';
+import { loadCommandContext, withServices } from '../command-context.ts';
+import { CliError, dispatch, hasControlCharacters, parseCommandLine, requirePositional, UsageError, write, type CliIo } from '../command-line.ts';
+import { readNewPassword } from '../password-input.ts';
+
+const REALM_HELP = '  --realm R          realm (default: default)';
+const PASSWORD_HELP = `  --password-stdin   read the password from stdin (one trailing newline is
+                     removed); without it you are prompted when stdin is a
+                     terminal. Passwords are never accepted as arguments.`;
+
+const ADD_USAGE = `Usage: latchkey users add USERNAME [--realm R] [--email E] [--name N] [--password-stdin]
+
+Creates a user.
+
+${REALM_HELP}
+  --email E          e-mail address (also accepted as the login name)
+  --name N           display name (the \`name\` claim)
+${PASSWORD_HELP}
+
+Example: printf '%s' "$PASSWORD" | npx latchkey users add jane --email jane@example.com --password-stdin`;
+
+const LIST_USAGE = `Usage: latchkey users list [--realm R] [--json]
+
+Lists the users of a realm (never their password hashes).
+
+${REALM_HELP}
+  --json             machine-readable output`;
+
+const PASSWD_USAGE = `Usage: latchkey users passwd USERNAME [--realm R] [--password-stdin]
+
+Sets a user's password and revokes everything issued to the user (sessions,
+grants, tokens).
+
+${REALM_HELP}
+${PASSWORD_HELP}`;
+
+const REMOVE_USAGE = `Usage: latchkey users remove USERNAME [--realm R]
+
+Removes a user and revokes everything issued to the user.
+
+${REALM_HELP}`;
+
+export const USERS_USAGE = `Usage: latchkey users add|list|passwd|remove …
+
+  add USERNAME [--email E] [--name N] [--password-stdin]
+  list [--json]
+  passwd USERNAME [--password-stdin]
+  remove USERNAME
+
+Every subcommand takes --realm R (default: default).
+Run \`latchkey users <subcommand> --help\` for details.`;
+
+const realmOption = { realm: { type: 'string' } } as const;
+
+async function add(args: string[], io: CliIo): Promise<number> {
+  const command = 'latchkey users add';
+  const parsed = parseCommandLine(args, {
+    ...realmOption,
+    email: { type: 'string' },
+    name: { type: 'string' },
+    'password-stdin': { type: 'boolean' },
+  }, { command, positionals: ['USERNAME'] });
+  const username = checkUsername(requirePositional(parsed, 0, 'USERNAME', command));
+  const { email, name } = parsed.values;
+  if (email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email: not an e-mail address');
+  const realm = parsed.values.realm ?? 'default';
+
+  // Read before the database is opened: a prompt must never hold the embedded database's lock.
+  const password = await readNewPassword(io, { fromStdin: parsed.values['password-stdin'] ?? false, command });
+  const context = await loadCommandContext(io);
+  const user = await withServices(context, command, (services) => services.accounts.create(realm, {
+    username,
+    password,
+    email: email ?? null,
+    email_verified: false,
+    claims: name ? { name } : {},
+  }));
+  write(io.stdout, `Created user ${user.username} in realm ${realm} (sub ${user.id}).`);
+  return 0;
+}
+
+async function list(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommandLine(args, { ...realmOption, json: { type: 'boolean' } }, { command: 'latchkey users list', positionals: [] });
+  const realm = parsed.values.realm ?? 'default';
+  const context = await loadCommandContext(io);
+  const users = (await withServices(context, 'latchkey users list', (services) => services.accounts.list(realm))).map(publicView);
+  if (parsed.values.json) {
+    write(io.stdout, JSON.stringify(users, null, 2));
+  } else if (users.length === 0) {
+    write(io.stdout, `No users in realm ${realm}.`);
+  } else {
+    const width = Math.max(8, ...users.map((u) => u.username.length));
+    write(io.stdout, `${'USERNAME'.padEnd(width)}  ${'EMAIL'.padEnd(30)}  STATUS`);
+    for (const user of users) {
+      const email = user.email ? `${user.email}${user.email_verified ? '' : ' (unverified)'}` : '-';
+      write(io.stdout, `${user.username.padEnd(width)}  ${email.padEnd(30)}  ${user.disabled ? 'disabled' : 'active'}`);
+    }
+  }
+  return 0;
+}
+
+async function passwd(args: string[], io: CliIo): Promise<number> {
+  const command = 'latchkey users passwd';
+  const parsed = parseCommandLine(args, { ...realmOption, 'password-stdin': { type: 'boolean' } }, { command, positionals: ['USERNAME'] });
+  const username = requirePositional(parsed, 0, 'USERNAME', command);
+  const realm = parsed.values.realm ?? 'default';
+  const context = await loadCommandContext(io);
+  const fromStdin = parsed.values['password-stdin'] ?? false;
+  // Before a prompt, look the user up: nobody should type a password for a user who does not exist.
+  if (!fromStdin) await requireUser(context, realm, username, command);
+  const password = await readNewPassword(io, { fromStdin, command });
+  await withServices(context, command, (services) => services.accounts.setPassword(realm, username, password));
+  write(io.stdout, `Password of ${username} in realm ${realm} changed; the user's sessions and tokens are revoked.`);
+  return 0;
+}
+
+async function remove(args: string[], io: CliIo): Promise<number> {
+  const command = 'latchkey users remove';
+  const parsed = parseCommandLine(args, realmOption, { command, positionals: ['USERNAME'] });
+  const username = requirePositional(parsed, 0, 'USERNAME', command);
+  const realm = parsed.values.realm ?? 'default';
+  const context = await loadCommandContext(io);
+  await withServices(context, command, (services) => services.accounts.remove(realm, username));
+  write(io.stdout, `Removed user ${username} from realm ${realm}; the user's sessions and tokens are revoked.`);
+  return 0;
+}
+
+async function requireUser(context: Awaited<ReturnType<typeof loadCommandContext>>, realm: string, username: string, command: string): Promise<void> {
+  const user = await withServices(context, command, (services) => services.accounts.findByUsername(realm, username));
+  if (!user) throw new CliError(`no user ${username} in realm ${realm}`);
+}
+
+function checkUsername(username: string): string {
+  if (username.length > 256 || /\s/.test(username) || hasControlCharacters(username)) {
+    throw new UsageError('USERNAME: at most 256 characters, no spaces or control characters');
+  }
+  return username;
+}
+
+/** What may be shown of a user: everything but the password hash. */
+function publicView(user: StoredUser) {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    email_verified: user.email_verified,
+    disabled: user.disabled,
+    claims: user.claims,
+    created_at: user.created_at,
+    updated_at: user.updated_at,
+    password_changed_at: user.password_changed_at,
+  };
+}
+
+export function users(args: string[], io: CliIo): Promise<number> {
+  return dispatch('users', USERS_USAGE, {
+    add: { run: add, usage: ADD_USAGE },
+    list: { run: list, usage: LIST_USAGE },
+    passwd: { run: passwd, usage: PASSWD_USAGE },
+    remove: { run: remove, usage: REMOVE_USAGE },
+  }, args, io);
+}

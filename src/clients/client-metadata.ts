@@ -1,0 +1,30 @@
+import type { StoredClient } from '../store/client.repository.ts';
+
+/**
+ * Client metadata properties Latchkey adds to RFC 7591's, registered with
+ * oidc-provider as `extraClientMetadata` so they travel with the client.
+ */
+export const EXTRA_CLIENT_METADATA = [
+  'permissions',                            // e.g. ['introspection']: a resource server
+  'refresh_token_requires_offline_access',  // false (default): IFS/Keycloak behaviour
+  'ttl',                                    // per-client token lifetimes (seconds)
+  'background_uri',                         // login page branding (iPIM OAUTH2_BACKGROUND)
+  'primary_color',
+] as const;
+
+export type ClientPermission = 'introspection';
+
+/**
+ * The metadata oidc-provider sees. The stored hash stands in for
+ * `client_secret`: oidc-provider needs a value there for confidential
+ * clients, and Latchkey's compareClientSecret verifies against it. Symmetric
+ * uses of the secret (client_secret_jwt, HS256 ID tokens) are disabled in the
+ * provider configuration, so the hash is never used as a key.
+ */
+export function providerMetadata(row: Pick<StoredClient, 'client_id' | 'metadata' | 'secret_hash'>): Record<string, unknown> {
+  return {
+    ...row.metadata,
+    client_id: row.client_id,
+    ...(row.secret_hash ? { client_secret: row.secret_hash } : {}),
+  };
+}

@@ -1,0 +1,99 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The one schema of the declarative setup file (YAML or JSON). Client
+ * metadata uses RFC 7591 names; Latchkey's own additions are
+ * `permissions`, `refresh_token_requires_offline_access`, `ttl` and the
+ * branding attributes. Unknown properties are refused, so a typo is an
+ * error that names it rather than a silently ignored setting.
+ */
+
+const Lifetime = Type.Integer({ minimum: 1, maximum: 366 * 24 * 3600 });
+
+export const LifetimesSchema = Type.Object({
+  access_token: Type.Optional(Lifetime),
+  client_credentials: Type.Optional(Lifetime),
+  refresh_token: Type.Optional(Lifetime),
+  id_token: Type.Optional(Lifetime),
+  authorization_code: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+  session: Type.Optional(Lifetime),
+  grant: Type.Optional(Lifetime),
+  interaction: Type.Optional(Type.Integer({ minimum: 30, maximum: 24 * 3600 })),
+}, { additionalProperties: false });
+
+const Text = (maxLength = 256) => Type.String({ minLength: 1, maxLength });
+const Uri = Type.String({ minLength: 1, maxLength: 2000 });
+const Secret = Type.String({ minLength: 1, maxLength: 1024 });
+
+export const ClientSchema = Type.Object({
+  client_id: Text(),
+  client_secret: Type.Optional(Secret),
+  client_name: Type.Optional(Text()),
+  application_type: Type.Optional(Type.Union([Type.Literal('web'), Type.Literal('native')])),
+  token_endpoint_auth_method: Type.Optional(Type.Union([
+    Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'),
+    Type.Literal('private_key_jwt'), Type.Literal('none'),
+  ])),
+  grant_types: Type.Optional(Type.Array(Type.Union([
+    Type.Literal('authorization_code'), Type.Literal('refresh_token'), Type.Literal('client_credentials'),
+  ]), { uniqueItems: true })),
+  response_types: Type.Optional(Type.Array(Type.Literal('code'), { uniqueItems: true })),
+  redirect_uris: Type.Optional(Type.Array(Uri, { maxItems: 100 })),
+  post_logout_redirect_uris: Type.Optional(Type.Array(Uri, { maxItems: 100 })),
+  scope: Type.Optional(Type.String({ maxLength: 2000 })),
+  permissions: Type.Optional(Type.Array(Type.Literal('introspection'), { uniqueItems: true })),
+  refresh_token_requires_offline_access: Type.Optional(Type.Boolean()),
+  ttl: Type.Optional(LifetimesSchema),
+  jwks_uri: Type.Optional(Uri),
+  jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 20 }) })),
+  client_uri: Type.Optional(Uri),
+  logo_uri: Type.Optional(Uri),
+  policy_uri: Type.Optional(Uri),
+  tos_uri: Type.Optional(Uri),
+  background_uri: Type.Optional(Uri),
+  primary_color: Type.Optional(Type.String({ pattern: '^#[0-9a-fA-F]{6}$' })),
+  contacts: Type.Optional(Type.Array(Text(), { maxItems: 20 })),
+}, { additionalProperties: false });
+
+const ProfileClaim = Type.Optional(Text(1000));
+
+export const UserSchema = Type.Object({
+  username: Text(),
+  password: Secret,
+  email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' })),
+  email_verified: Type.Optional(Type.Boolean()),
+  disabled: Type.Optional(Type.Boolean()),
+  name: ProfileClaim,
+  given_name: ProfileClaim,
+  family_name: ProfileClaim,
+  middle_name: ProfileClaim,
+  nickname: ProfileClaim,
+  preferred_username: ProfileClaim,
+  profile: ProfileClaim,
+  picture: ProfileClaim,
+  website: ProfileClaim,
+  gender: ProfileClaim,
+  birthdate: ProfileClaim,
+  zoneinfo: ProfileClaim,
+  locale: ProfileClaim,
+  phone_number: ProfileClaim,
+  phone_number_verified: Type.Optional(Type.Boolean()),
+  claims: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+}, { additionalProperties: false });
+
+export const RealmSchema = Type.Object({
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+  ttl: Type.Optional(LifetimesSchema),
+  clients: Type.Optional(Type.Array(ClientSchema, { maxItems: 10_000 })),
+  users: Type.Optional(Type.Array(UserSchema, { maxItems: 100_000 })),
+}, { additionalProperties: false });
+
+export const SetupFileSchema = Type.Object({
+  /** Marks demo files: refused when NODE_ENV=production. */
+  development_only: Type.Optional(Type.Boolean()),
+  realms: Type.Array(RealmSchema, { maxItems: 1000 }),
+}, { additionalProperties: false });
+
+export type ClientDeclaration = Static<typeof ClientSchema>;
+export type UserDeclaration = Static<typeof UserSchema>;
+export type RealmFileEntry = Static<typeof RealmSchema>;

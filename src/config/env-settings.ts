@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { ConfigError } from './config-error.ts';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Everything Latchkey reads from the environment, validated once. */
+export interface EnvSettings {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** Public base URL exactly as clients see it, without a trailing slash. */
+  issuer: string;
+  /** A PostgreSQL server, or undefined for the embedded database. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  keysDir: string;
+  configFile: string;
+  /** Whether LATCHKEY_CONFIG named the file (then it must exist). */
+  configFileExplicit: boolean;
+  trustProxy: boolean;
+  logLevel: string;
+  cookieKeys: string[] | undefined;
+  dbPoolMax: number;
+  dbConnectTimeoutMs: number;
+  sweepIntervalSeconds: number;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const NODE_ENVS = ['development', 'production', 'test'] as const;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export const DEFAULT_CONFIG_FILE = path.join('config', 'latchkey.yaml');
+
+/** Reads the environment; each problem names the variable (never a secret value). */
+export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSettings {
+  const value = (name: string) => {
+    const raw = env[name]?.trim();
+    return raw ? raw : undefined;
+  };
+  const nodeEnv = oneOf('NODE_ENV', value('NODE_ENV') ?? 'development', NODE_ENVS);
+  const port = integer('PORT', value('PORT'), 3000, 1, 65_535);
+  const host = value('HOST') ?? 'localhost';
+  const issuer = issuerUrl(value('LATCHKEY_ISSUER') ?? `http://localhost:${port}`, nodeEnv);
+
+  const databaseUrl = value('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/./.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave it unset for the embedded database)');
+  }
+
+  const configValue = value('LATCHKEY_CONFIG');
+  const cookieKeys = value('LATCHKEY_COOKIE_KEYS')?.split(',').map((k) => k.trim()).filter(Boolean);
+  if (cookieKeys && (cookieKeys.length === 0 || cookieKeys.some((k) => k.length < 32))) {
+    throw new ConfigError('LATCHKEY_COOKIE_KEYS', 'comma-separated keys of at least 32 characters each');
+  }
+
+  return {
+    nodeEnv,
+    port,
+    host,
+    issuer,
+    databaseUrl,
+    dataDir: path.resolve(cwd, value('LATCHKEY_DATA_DIR') ?? 'data'),
+    keysDir: path.resolve(cwd, value('LATCHKEY_KEYS_DIR') ?? 'keys'),
+    configFile: path.resolve(cwd, configValue ?? DEFAULT_CONFIG_FILE),
+    configFileExplicit: configValue !== undefined,
+    trustProxy: boolean('LATCHKEY_TRUST_PROXY', value('LATCHKEY_TRUST_PROXY'), false),
+    logLevel: oneOf('LOG_LEVEL', value('LOG_LEVEL') ?? 'info', LOG_LEVELS),
+    cookieKeys,
+    dbPoolMax: integer('DATABASE_POOL_MAX', value('DATABASE_POOL_MAX'), 10, 1, 200),
+    dbConnectTimeoutMs: integer('DATABASE_CONNECT_TIMEOUT_MS', value('DATABASE_CONNECT_TIMEOUT_MS'), 3000, 100, 120_000),
+    sweepIntervalSeconds: integer('LATCHKEY_SWEEP_INTERVAL_SECONDS', value('LATCHKEY_SWEEP_INTERVAL_SECONDS'), 60, 1, 86_400),
+  };
+}
+
+/**
+ * OIDC Core §2: the issuer is an https URL without query or fragment; http is
+ * accepted for development and for loopback hosts (a proxy in front of a
+ * local container).
+ */
+function issuerUrl(raw: string, nodeEnv: string): string {
+  if (!URL.canParse(raw)) throw new ConfigError('LATCHKEY_ISSUER', 'must be an absolute URL such as https://id.example.com');
+  const url = new URL(raw);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('LATCHKEY_ISSUER', 'must be an https: URL');
+  if (url.search || url.hash || raw.includes('?') || raw.includes('#')) throw new ConfigError('LATCHKEY_ISSUER', 'must not have a query or fragment');
+  if (url.username || url.password) throw new ConfigError('LATCHKEY_ISSUER', 'must not contain user information');
+  if (nodeEnv === 'production' && url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new ConfigError('LATCHKEY_ISSUER', 'must use https when NODE_ENV=production (OpenID Connect Core §2)');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
+  const parsed = Number(raw);
+  if (parsed < min || parsed > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
+  return parsed;
+}
+
+function boolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, 'must be true or false');
+}
+
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
+  return raw as T;
+}

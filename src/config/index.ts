@@ -1,0 +1,13 @@
+export { ConfigError } from './config-error.ts';
+export { readEnv, DEFAULT_CONFIG_FILE, type EnvSettings, type Environment } from './env-settings.ts';
+export { loadConfig, type LatchkeyConfig } from './load-config.ts';
+export {
+  loadDeclarativeFile,
+  parseDeclarativeSetup,
+  type ClientDeclaration,
+  type DeclarativeSetup,
+  type RealmDeclaration,
+  type SetupOptions,
+  type UserDeclaration,
+} from './declarative-setup.ts';
+export { httpsUrlProblem, redirectUriProblem, type ApplicationType } from './uri-rules.ts';

@@ -1,0 +1,60 @@
+import { loadConfig } from './config/index.ts';
+import { assembleLatchkey } from './latchkey.ts';
+import { createLogger } from './log/logger.ts';
+
+/**
+ * The composition root for `npm start` / `latchkey serve`: the only place that
+ * listens, handles signals and exits the process.
+ */
+export async function serve(): Promise<void> {
+  let config;
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    process.stderr.write(`latchkey: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+
+  let latchkey;
+  try {
+    latchkey = await assembleLatchkey(config, logger);
+    await latchkey.app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // One line naming the cause; no stack trace, no secrets.
+    logger.fatal({ err: { name: (error as Error).name, message: (error as Error).message } }, 'latchkey could not start');
+    await latchkey?.close().catch(() => {});
+    process.exit(1);
+  }
+
+  const discovery = `${config.issuer}/.well-known/openid-configuration`;
+  logger.info({ issuer: config.issuer, discovery, database: latchkey.services.database.kind }, 'latchkey is ready');
+  if (config.nodeEnv !== 'production') {
+    process.stdout.write([
+      '',
+      `  Latchkey is running (${latchkey.services.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
+      `  issuer     ${config.issuer}`,
+      `  discovery  ${discovery}`,
+      `  try        curl -s -u demo-service:demo-service-secret -d grant_type=client_credentials -d scope=api:read ${config.issuer}/token`,
+      '  README.md walks through the browser login, refresh, introspection, revocation and logout.',
+      '',
+    ].join('\n') + '\n');
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await latchkey.close().catch((error) => logger.error({ err: error }, 'error while shutting down'));
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await serve();
+}

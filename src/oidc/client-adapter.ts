@@ -1,0 +1,68 @@
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { providerMetadata } from '../clients/client-metadata.ts';
+import { isDatabaseUnavailable } from '../store/database-errors.ts';
+import type { Db } from '../store/database.ts';
+import { findClient } from '../store/client.repository.ts';
+import { databaseUnavailable } from './payload-adapter.ts';
+
+/**
+ * Read-only adapter for the Client model over the `clients` table.
+ *
+ * Staleness bound: a client's metadata is cached per process for `ttlMs`
+ * (default 5 s), so an edit or removal takes effect on every instance within
+ * that time. Unknown ids are not cached: they are attacker-chosen and would
+ * only crowd out real clients. Registration is disabled, so writes never come.
+ */
+export class ClientAdapter implements Adapter {
+  readonly #db: Db;
+  readonly #realm: string;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, { expires: number; metadata: AdapterPayload }>();
+  static readonly MAX_CACHED = 5_000;
+
+  readonly #onLoad: (metadata: Record<string, unknown>) => void;
+
+  constructor(db: Db, realm: string, { ttlMs = 5_000, now = Date.now, onLoad = () => {} }: {
+    ttlMs?: number;
+    now?: () => number;
+    /** Sees every client's metadata before oidc-provider validates it. */
+    onLoad?: (metadata: Record<string, unknown>) => void;
+  } = {}) {
+    this.#onLoad = onLoad;
+    this.#db = db;
+    this.#realm = realm;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256 || id.includes('\0')) return undefined;
+    const cached = this.#cache.get(id);
+    if (cached && cached.expires > this.#now()) return cached.metadata;
+
+    let row;
+    try {
+      row = await findClient(this.#db, this.#realm, id);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
+      throw error;
+    }
+    if (!row) {
+      this.#cache.delete(id);
+      return undefined;
+    }
+    const metadata = providerMetadata(row) as AdapterPayload;
+    this.#onLoad(metadata);
+    if (this.#cache.size >= ClientAdapter.MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(id, { expires: this.#now() + this.#ttlMs, metadata });
+    return metadata;
+  }
+
+  async upsert(): Promise<void> { throw new errors.InvalidRequest('client registration is not supported'); }
+  async destroy(): Promise<void> { throw new errors.InvalidRequest('client registration is not supported'); }
+  async consume(): Promise<void> { /* clients are never consumed */ }
+  async findByUid(): Promise<undefined> { return undefined; }
+  async findByUserCode(): Promise<undefined> { return undefined; }
+  async revokeByGrantId(): Promise<void> { /* clients belong to no grant */ }
+}

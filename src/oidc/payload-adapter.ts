@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { isDatabaseUnavailable } from '../store/database-errors.ts';
+import type { Db } from '../store/database.ts';
+import {
+  consumePayload, deleteGrant, deleteGrantOf, destroyPayload, findPayload,
+  findPayloadByUid, findPayloadByUserCode, upsertPayload,
+} from '../store/oidc-payload.repository.ts';
+
+/**
+ * oidc-provider's storage contract (see its example/my_adapter.js) on the
+ * `oidc_payloads` table, for every model except Client.
+ *
+ * - Ids, uids and user codes are stored as SHA-256 digests and `jti` is not
+ *   stored at all: a database dump yields no token, code or session cookie.
+ * - consume is atomic. When a code or refresh token is presented twice at
+ *   once, exactly one consume wins; the loser deletes the whole grant (tokens,
+ *   codes and the Grant row, which introspection and userinfo check, so even
+ *   tokens the winner writes a moment later are dead) and fails with
+ *   invalid_grant, as RFC 6749 §4.1.2 and RFC 9700 §4.14 ask for replays.
+ * - A database that cannot be reached surfaces as 503 temporarily_unavailable,
+ *   never as a 500 or a hang; nothing is half-written because every call is a
+ *   single statement.
+ */
+export function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+/** oidc-provider's own temporarily_unavailable error, answered with 503 (+ Retry-After) instead of 400. */
+export class ServiceUnavailableError extends errors.TemporarilyUnavailable {
+  constructor(description: string, cause?: unknown) {
+    super(description, { cause });
+    this.status = 503;
+    this.statusCode = 503;
+    this.expose = true; // oidc-provider renders exposed errors as OAuth JSON instead of server_error
+  }
+}
+
+export function databaseUnavailable(cause: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError('the authorization server cannot reach its database; retry shortly', cause);
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
+    throw error;
+  }
+}
+
+export class PayloadAdapter implements Adapter {
+  readonly #db: Db;
+  readonly #realm: string;
+  readonly #model: string;
+  readonly #now: () => number;
+
+  constructor(db: Db, realm: string, model: string, now: () => number = Date.now) {
+    this.#db = db;
+    this.#realm = realm;
+    this.#model = model;
+    this.#now = now;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const { jti: _jti, ...stored } = payload;
+    if (this.#model === 'Interaction' && stored.session) {
+      const { cookie: _cookie, ...session } = stored.session as Record<string, unknown>;
+      stored.session = session as AdapterPayload['session'];
+    }
+    const json = JSON.stringify(stored);
+    // PostgreSQL's jsonb cannot hold NUL or lone surrogates; they can only come
+    // from request parameters (state, nonce, …), so the request is at fault.
+    if (UNSTORABLE_JSON.test(json)) throw new errors.InvalidRequest('request parameters must not contain NUL characters or invalid Unicode');
+    // A Grant is its own grant: revoking by grant id must delete the Grant row too.
+    const grantId = this.#model === 'Grant' ? id : payload.grantId;
+    await guarded(() => upsertPayload(this.#db, {
+      realm: this.#realm,
+      model: this.#model,
+      id: digest(id),
+      payload: json,
+      grant_id: grantId ?? null,
+      account_id: payload.accountId ?? null,
+      uid: payload.uid ? digest(payload.uid) : null,
+      user_code: payload.userCode ? digest(payload.userCode) : null,
+      expires_at: expiresIn ? new Date(this.#now() + expiresIn * 1000) : null,
+    }));
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!isPlausibleId(id)) return undefined;
+    const row = await guarded(() => findPayload(this.#db, this.#realm, this.#model, digest(id)));
+    return row && restore(row, id);
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!isPlausibleId(uid)) return undefined;
+    const row = await guarded(() => findPayloadByUid(this.#db, this.#realm, this.#model, digest(uid)));
+    // Without `jti`: a Session's id is its cookie value, which is not stored.
+    // oidc-provider uses sessions found by uid only for read-only binding checks.
+    return row && restore(row);
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!isPlausibleId(userCode)) return undefined;
+    const row = await guarded(() => findPayloadByUserCode(this.#db, this.#realm, this.#model, digest(userCode)));
+    return row && restore(row);
+  }
+
+  async consume(id: string): Promise<void> {
+    const idDigest = digest(id);
+    const won = await guarded(() => consumePayload(this.#db, this.#realm, this.#model, idDigest));
+    if (!won) {
+      await guarded(() => deleteGrantOf(this.#db, this.#realm, this.#model, idDigest));
+      throw new errors.InvalidGrant('grant request is invalid (already redeemed)');
+    }
+  }
+
+  async destroy(id: string): Promise<void> {
+    await guarded(() => destroyPayload(this.#db, this.#realm, this.#model, digest(id)));
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await guarded(() => deleteGrant(this.#db, this.#realm, grantId));
+  }
+}
+
+/** JSON.stringify escapes NUL as \u0000 and only lone surrogates as \udXXX. */
+const UNSTORABLE_JSON = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
+
+/** Postgres text cannot hold NUL; absurd lengths are not ids either. Such values find nothing. */
+function isPlausibleId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 512 && !value.includes('\0');
+}
+
+function restore(row: { payload: Record<string, unknown>; consumed_at: Date | null }, jti?: string): AdapterPayload {
+  const payload = { ...row.payload } as AdapterPayload;
+  if (jti !== undefined) payload.jti = jti;
+  if (row.consumed_at) payload.consumed = Math.floor(row.consumed_at.getTime() / 1000);
+  return payload;
+}

@@ -1,0 +1,53 @@
+import { sql } from 'kysely';
+import type { Db } from './database.ts';
+import type { ClientRow } from './client.table.ts';
+
+export type StoredClient = Pick<ClientRow, 'client_id' | 'metadata' | 'secret_hash' | 'created_at' | 'updated_at'>;
+
+export async function findClient(db: Db, realm: string, clientId: string): Promise<StoredClient | undefined> {
+  return db
+    .selectFrom('clients')
+    .select(['client_id', 'metadata', 'secret_hash', 'created_at', 'updated_at'])
+    .where('realm', '=', realm)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+}
+
+export async function listClients(db: Db, realm: string): Promise<StoredClient[]> {
+  return db
+    .selectFrom('clients')
+    .select(['client_id', 'metadata', 'secret_hash', 'created_at', 'updated_at'])
+    .where('realm', '=', realm)
+    .orderBy('client_id')
+    .execute();
+}
+
+/** Inserts or replaces a client; returns true when it was newly created. */
+export async function upsertClient(
+  db: Db,
+  realm: string,
+  clientId: string,
+  metadata: Record<string, unknown>,
+  secretHash: string | null,
+): Promise<boolean> {
+  const row = await db
+    .insertInto('clients')
+    .values({ realm, client_id: clientId, metadata: JSON.stringify(metadata), secret_hash: secretHash })
+    .onConflict((oc) => oc.columns(['realm', 'client_id']).doUpdateSet((eb) => ({
+      metadata: eb.ref('excluded.metadata'),
+      secret_hash: eb.ref('excluded.secret_hash'),
+      updated_at: new Date(),
+    })))
+    .returning(sql<boolean>`xmax = 0`.as('created')) // xmax is 0 only for a freshly inserted row
+    .executeTakeFirstOrThrow();
+  return Boolean(row.created);
+}
+
+export async function deleteClient(db: Db, realm: string, clientId: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('clients')
+    .where('realm', '=', realm)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return result.numDeletedRows === 1n;
+}

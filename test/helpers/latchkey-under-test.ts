@@ -1,0 +1,106 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { Test } from 'tap';
+import type { DeclarativeSetup, LatchkeyConfig } from '../../src/config/index.ts';
+import { assembleLatchkey, type Latchkey } from '../../src/latchkey.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { migrateToLatest } from '../../src/store/migrator.ts';
+import { createTestDatabase } from './test-database.ts';
+import { demoSetup } from './setups.ts';
+
+export interface RunningLatchkey {
+  issuer: string;
+  latchkey: Latchkey;
+  keysDir: string;
+  /** Everything the server logged, for the "no secrets in logs" checks. */
+  logs: string[];
+  config: LatchkeyConfig;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a real Latchkey on a loopback port with its own database and keys
+ * directory, and tears it down when the test ends.
+ */
+export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, databaseUrl, logLevel = 'info' }: {
+  setup?: DeclarativeSetup;
+  keysDir?: string;
+  databaseUrl?: string;
+  logLevel?: string;
+} = {}): Promise<RunningLatchkey> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const ownKeys = !keysDir;
+  keysDir ??= await mkdtemp(path.join(os.tmpdir(), 'latchkey-keys-'));
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  if (!databaseUrl) {
+    database = await createTestDatabase();
+    databaseUrl = database.databaseUrl;
+    if (databaseUrl) await migrate(databaseUrl);
+  }
+
+  const config = testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel });
+  const logs: string[] = [];
+  const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+  const latchkey = await assembleLatchkey(config, createLogger(logLevel, sink), { inMemory: !databaseUrl });
+  await latchkey.app.listen({ port, host: '127.0.0.1' });
+
+  t.teardown(async () => {
+    await latchkey.close();
+    await database?.drop();
+    if (ownKeys) await rm(keysDir!, { recursive: true, force: true });
+  });
+  return { issuer, latchkey, keysDir, logs, config };
+}
+
+export async function migrate(databaseUrl: string): Promise<void> {
+  const database = await openDatabase({ databaseUrl, logger: createLogger('silent') });
+  try {
+    await migrateToLatest(database.db);
+  } finally {
+    await database.close();
+  }
+}
+
+export function testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel = 'info' }: {
+  issuer: string;
+  port: number;
+  keysDir: string;
+  databaseUrl?: string | undefined;
+  setup: DeclarativeSetup;
+  logLevel?: string;
+}): LatchkeyConfig {
+  return {
+    nodeEnv: 'test',
+    port,
+    host: '127.0.0.1',
+    adminPort: 0,
+    adminHost: '127.0.0.1',
+    issuer,
+    databaseUrl,
+    dataDir: path.join(keysDir, 'data'),
+    keysDir,
+    configFile: path.join(keysDir, 'latchkey.yaml'),
+    trustProxy: false,
+    logLevel,
+    cookieKeys: undefined,
+    dbPoolMax: 10,
+    dbConnectTimeoutMs: 3000,
+    sweepIntervalSeconds: 60,
+    setup,
+  } as unknown as LatchkeyConfig;
+}
