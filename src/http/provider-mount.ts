@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { clientFormActionOrigins, COMMON_HEADERS, contentSecurityPolicy, HSTS } from './security-headers.ts';
 
 const RETRY_AFTER_SECONDS = '5';
@@ -54,5 +54,22 @@ function installProviderMiddleware(provider: Provider): void {
     }
     // RFC 7009 §2.2.1 / RFC 9110 §10.2.3: a 503 tells the client when to retry.
     if (ctx.status === 503) ctx.set('retry-after', RETRY_AFTER_SECONDS);
+    if (ctx.oidc?.route === 'token') reportUnallowedGrantAsUnauthorizedClient(ctx);
   });
+}
+
+/**
+ * oidc-provider answers a grant type the client is not registered for with
+ * `invalid_request`; RFC 6749 §5.2 names that case `unauthorized_client`
+ * ("the authenticated client is not authorized to use this authorization
+ * grant type"), which is what clients and conformance tests look for. Only
+ * the error code changes; the engine's description stays.
+ */
+const UNALLOWED_GRANT = 'requested grant type is not allowed for this client';
+
+function reportUnallowedGrantAsUnauthorizedClient(ctx: KoaContextWithOIDC): void {
+  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+  if (ctx.status === 400 && body?.error === 'invalid_request' && body.error_description === UNALLOWED_GRANT) {
+    ctx.body = { ...body, error: new errors.UnauthorizedClient().error };
+  }
 }

@@ -16,16 +16,19 @@ export interface CodeFlowResult {
   config: oidc.Configuration;
 }
 
-/** The full authorization code + PKCE flow for web1 (or another client), signing in as alice. */
+/**
+ * The full authorization code + PKCE flow for web1 (or another client), signing in as alice.
+ * `secret: null` makes a public client (a default parameter would turn `undefined` into web1's secret).
+ */
 export async function codeFlow(issuer: string, {
   clientId = 'web1',
-  secret = SECRETS.web1 as string | undefined,
+  secret = SECRETS.web1 as string | null,
   redirectUri = 'https://app.test/cb',
   scope = 'openid profile email offline_access',
   browser = new Browser(issuer),
   password = SECRETS.alice as string,
 } = {}): Promise<CodeFlowResult> {
-  const config = await discover(issuer, clientId, secret);
+  const config = await discover(issuer, clientId, secret ?? undefined);
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
