@@ -61,7 +61,7 @@ export async function loadDeclarativeFile(file: string, options: SetupOptions): 
 
 function parseText(text: string, source: string): unknown {
   // `uniqueKeys` makes a key given twice an error rather than "last one wins".
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   const [error] = document.errors;
   if (error) {
     const line = error.linePos?.[0];
