@@ -16,6 +16,10 @@ export interface NewUser {
   disabled?: boolean | undefined;
 }
 
+/** How stale a token's claims may be on another instance after a profile change. */
+const ACCOUNT_CACHE_MS = 5_000;
+const ACCOUNT_CACHE_SIZE = 10_000;
+
 export class AccountError extends Error {
   override name = 'AccountError';
 }
@@ -29,16 +33,30 @@ export class AccountService {
   readonly #db: Db;
   readonly #hasher: PasswordHasher;
   #dummyHash: Promise<string> | undefined;
+  readonly #recent = new Map<string, { user: StoredUser | undefined; until: number }>();
 
   constructor(db: Db, hasher: PasswordHasher) {
     this.#db = db;
     this.#hasher = hasher;
   }
 
+  /**
+   * The account behind a token (oidc-provider's findAccount: every refresh,
+   * userinfo and code exchange). Cached for a few seconds per process: the
+   * cache only decides which claims a token shows, never whether it is
+   * valid — disabling, re-passwording or removing an account deletes its
+   * tokens and sessions at once, on every instance.
+   */
   async findActive(realm: string, id: string): Promise<StoredUser | undefined> {
     if (!isPlausible(id)) return undefined;
-    const user = await findUserById(this.#db, realm, id);
-    return user && !user.disabled ? user : undefined;
+    const key = `${realm}\0${id}`;
+    const cached = this.#recent.get(key);
+    if (cached && cached.until > Date.now()) return cached.user;
+    const found = await findUserById(this.#db, realm, id);
+    const user = found && !found.disabled ? found : undefined;
+    this.#recent.set(key, { user, until: Date.now() + ACCOUNT_CACHE_MS });
+    if (this.#recent.size > ACCOUNT_CACHE_SIZE) this.#recent.delete(this.#recent.keys().next().value!);
+    return user;
   }
 
   /**
@@ -98,6 +116,7 @@ export class AccountService {
       disabled: user.disabled ?? false,
       ...(passwordUnchanged ? {} : { password_hash: await this.#passwordHash(user.password) }),
     });
+    this.#forget(realm, existing.id);
     if (!passwordUnchanged || (user.disabled && !existing.disabled)) {
       await deleteAccountPayloads(this.#db, realm, existing.id);
     }
@@ -106,12 +125,14 @@ export class AccountService {
   async setPassword(realm: string, username: string, password: string): Promise<void> {
     const user = await this.#require(realm, username);
     await updateUser(this.#db, realm, user.id, { password_hash: await this.#passwordHash(password) });
+    this.#forget(realm, user.id);
     await deleteAccountPayloads(this.#db, realm, user.id);
   }
 
   async setDisabled(realm: string, username: string, disabled: boolean): Promise<void> {
     const user = await this.#require(realm, username);
     await updateUser(this.#db, realm, user.id, { disabled });
+    this.#forget(realm, user.id);
     if (disabled) await deleteAccountPayloads(this.#db, realm, user.id);
   }
 
@@ -119,6 +140,11 @@ export class AccountService {
     const user = await this.#require(realm, username);
     await deleteAccountPayloads(this.#db, realm, user.id);
     await deleteUser(this.#db, realm, user.id);
+    this.#forget(realm, user.id);
+  }
+
+  #forget(realm: string, id: string): void {
+    this.#recent.delete(`${realm}\0${id}`);
   }
 
   async #require(realm: string, username: string): Promise<StoredUser> {

@@ -41,6 +41,7 @@ export function createSecretVerifier({ digestKey, hasher, cacheSize = 10_000, ca
   now?: () => number;
 }): SecretVerifier {
   const verified = new Map<string, number>(); // key → expiry; Map order doubles as LRU order
+  const inflight = new Map<string, Promise<boolean>>();
 
   function remember(key: string): void {
     verified.delete(key);
@@ -64,7 +65,14 @@ export function createSecretVerifier({ digestKey, hasher, cacheSize = 10_000, ca
         remember(key);
         return true;
       }
-      const ok = await hasher.verify(stored, presented);
+      // Single flight: a burst of requests with the same credentials (a
+      // service starting 64 workers) pays for one argon2 verification, not 64.
+      let check = inflight.get(key);
+      if (!check) {
+        check = hasher.verify(stored, presented).finally(() => inflight.delete(key));
+        inflight.set(key, check);
+      }
+      const ok = await check;
       if (ok) remember(key);
       else verified.delete(key);
       return ok;

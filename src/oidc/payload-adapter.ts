@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { isDatabaseUnavailable } from '../store/database-errors.ts';
+import { PayloadLookups } from './payload-lookups.ts';
 import type { Db } from '../store/database.ts';
 import {
-  consumePayload, deleteGrant, deleteGrantOf, destroyPayload, findPayload,
+  consumePayload, deleteGrant, deleteGrantOf, destroyPayload,
   findPayloadByUid, findPayloadByUserCode, upsertPayload,
 } from '../store/oidc-payload.repository.ts';
 
@@ -54,9 +55,11 @@ export class PayloadAdapter implements Adapter {
   readonly #realm: string;
   readonly #model: string;
   readonly #now: () => number;
+  readonly #lookups: PayloadLookups;
 
   constructor(db: Db, realm: string, model: string, now: () => number = Date.now) {
     this.#db = db;
+    this.#lookups = PayloadLookups.of(db, realm);
     this.#realm = realm;
     this.#model = model;
     this.#now = now;
@@ -89,7 +92,7 @@ export class PayloadAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (!isPlausibleId(id)) return undefined;
-    const row = await guarded(() => findPayload(this.#db, this.#realm, this.#model, digest(id)));
+    const row = await guarded(() => this.#lookups.find(this.#model, digest(id)));
     return row && restore(row, id);
   }
 

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseSchema } from './database-schema.ts';
 import { SerialPGliteDialect } from './pglite-dialect.ts';
+import { registerStatementRunner } from './statements.ts';
 
 export type Db = Kysely<DatabaseSchema>;
 
@@ -47,6 +48,12 @@ function openPostgres(connectionString: string, options: DatabaseOptions): Datab
     options.logger.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, 'idle database connection failed; the pool will reconnect');
   });
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  registerStatementRunner(db, {
+    async run(statement, values) {
+      const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] });
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    },
+  });
   return {
     db,
     kind: 'postgres',

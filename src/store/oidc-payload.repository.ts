@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
+import { runStatement, type Statement } from './statements.ts';
 import type { NewOidcPayloadRow, OidcPayloadRow } from './oidc-payload.table.ts';
 
 // Repository for oidc-provider's models. Every function is a single
@@ -7,19 +8,20 @@ import type { NewOidcPayloadRow, OidcPayloadRow } from './oidc-payload.table.ts'
 
 type Found = Pick<OidcPayloadRow, 'payload' | 'consumed_at'>;
 
+const UPSERT: Statement = {
+  name: 'latchkey_payload_upsert',
+  text: `insert into oidc_payloads (realm, model, id, payload, grant_id, account_id, uid, user_code, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         on conflict (realm, model, id) do update set
+           payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
+           uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
+};
+
 export async function upsertPayload(db: Db, row: NewOidcPayloadRow): Promise<void> {
-  await db
-    .insertInto('oidc_payloads')
-    .values(row)
-    .onConflict((oc) => oc.columns(['realm', 'model', 'id']).doUpdateSet({
-      payload: (eb) => eb.ref('excluded.payload'),
-      grant_id: (eb) => eb.ref('excluded.grant_id'),
-      account_id: (eb) => eb.ref('excluded.account_id'),
-      uid: (eb) => eb.ref('excluded.uid'),
-      user_code: (eb) => eb.ref('excluded.user_code'),
-      expires_at: (eb) => eb.ref('excluded.expires_at'),
-    }))
-    .execute();
+  await runStatement(db, UPSERT, [
+    row.realm, row.model, row.id, row.payload, row.grant_id ?? null, row.account_id ?? null,
+    row.uid ?? null, row.user_code ?? null, row.expires_at ?? null,
+  ]);
 }
 
 /** Expired rows are invisible even before the sweeper deletes them. */
@@ -32,8 +34,36 @@ function live(db: Db, realm: string, model: string) {
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]));
 }
 
+const LIVE = '(expires_at is null or expires_at > now())';
+
+const FIND: Statement = {
+  name: 'latchkey_payload_find',
+  text: `select payload, consumed_at from oidc_payloads where realm = $1 and model = $2 and id = $3 and ${LIVE}`,
+};
+
 export async function findPayload(db: Db, realm: string, model: string, id: string): Promise<Found | undefined> {
-  return live(db, realm, model).where('id', '=', id).executeTakeFirst();
+  return (await runStatement<Found>(db, FIND, [realm, model, id])).rows[0];
+}
+
+/**
+ * One id looked up as several models at once (introspection asks for a
+ * token as AccessToken, ClientCredentials and RefreshToken in parallel).
+ * `model in (…)` rather than `= any($n)`: it keeps the primary-key index
+ * scan even with stale statistics.
+ */
+const findAcrossModels = new Map<number, Statement>();
+
+export async function findPayloadAcrossModels(db: Db, realm: string, models: readonly string[], id: string): Promise<(Found & { model: string })[]> {
+  let statement = findAcrossModels.get(models.length);
+  if (!statement) {
+    const list = models.map((_, i) => `$${i + 3}`).join(', ');
+    statement = {
+      name: `latchkey_payload_find_${models.length}`,
+      text: `select model, payload, consumed_at from oidc_payloads where realm = $1 and id = $2 and model in (${list}) and ${LIVE}`,
+    };
+    findAcrossModels.set(models.length, statement);
+  }
+  return (await runStatement<Found & { model: string }>(db, statement, [realm, id, ...models])).rows;
 }
 
 export async function findPayloadByUid(db: Db, realm: string, model: string, uid: string): Promise<Found | undefined> {
@@ -48,16 +78,13 @@ export async function findPayloadByUserCode(db: Db, realm: string, model: string
  * Marks a row consumed. Atomic: of two concurrent calls for the same row
  * exactly one returns true; the other (and any later call) returns false.
  */
+const CONSUME: Statement = {
+  name: 'latchkey_payload_consume',
+  text: 'update oidc_payloads set consumed_at = now() where realm = $1 and model = $2 and id = $3 and consumed_at is null',
+};
+
 export async function consumePayload(db: Db, realm: string, model: string, id: string): Promise<boolean> {
-  const result = await db
-    .updateTable('oidc_payloads')
-    .set({ consumed_at: sql<Date>`now()` })
-    .where('realm', '=', realm)
-    .where('model', '=', model)
-    .where('id', '=', id)
-    .where('consumed_at', 'is', null)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  return (await runStatement(db, CONSUME, [realm, model, id])).rowCount === 1;
 }
 
 export async function destroyPayload(db: Db, realm: string, model: string, id: string): Promise<void> {

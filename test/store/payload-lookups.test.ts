@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { PayloadAdapter } from '../../src/oidc/payload-adapter.ts';
+import { openTestDb } from '../helpers/open-test-db.ts';
+
+// Parallel lookups of one id as several models (what introspection does) are
+// coalesced into one statement; each caller must still get exactly its own
+// model's row, expired rows stay invisible, and realms stay apart.
+const db = await openTestDb(t);
+const epoch = () => Math.floor(Date.now() / 1000);
+const adapter = (model: string, realm = 'default') => new PayloadAdapter(db, realm, model);
+const unique = () => randomBytes(32).toString('base64url');
+
+t.test('each model gets its own row from a coalesced lookup', async (t) => {
+  const id = unique();
+  await adapter('AccessToken').upsert(id, { kind: 'AccessToken', jti: id, clientId: 'web1', exp: epoch() + 600 }, 600);
+  await adapter('RefreshToken').upsert(id, { kind: 'RefreshToken', jti: id, clientId: 'web2', exp: epoch() + 600 }, 600);
+  const [access, credentials, refresh, again] = await Promise.all([
+    adapter('AccessToken').find(id),
+    adapter('ClientCredentials').find(id),
+    adapter('RefreshToken').find(id),
+    adapter('AccessToken').find(id),
+  ]);
+  t.match(access, { kind: 'AccessToken', clientId: 'web1', jti: id });
+  t.equal(credentials, undefined, 'no row for that model');
+  t.match(refresh, { kind: 'RefreshToken', clientId: 'web2', jti: id });
+  t.same(again, access, 'a duplicate request for the same model gets the same answer');
+});
+
+t.test('different ids in the same tick do not mix', async (t) => {
+  const ids = Array.from({ length: 20 }, unique);
+  await Promise.all(ids.map((id, i) => adapter(i % 2 ? 'AccessToken' : 'ClientCredentials').upsert(id, { kind: 'x', jti: id, n: i } as never, 600)));
+  const found = await Promise.all(ids.flatMap((id) => [adapter('AccessToken').find(id), adapter('ClientCredentials').find(id)]));
+  ids.forEach((id, i) => {
+    const [access, credentials] = [found[2 * i], found[2 * i + 1]];
+    t.match(i % 2 ? access : credentials, { n: i, jti: id }, `id ${i} found as its own model`);
+    t.equal(i % 2 ? credentials : access, undefined, `id ${i} absent as the other model`);
+  });
+});
+
+t.test('expired rows are invisible and realms are separate in coalesced lookups', async (t) => {
+  const id = unique();
+  await adapter('AccessToken').upsert(id, { kind: 'AccessToken', jti: id }, 1);
+  await adapter('RefreshToken', 'other').upsert(id, { kind: 'RefreshToken', jti: id }, 600);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const [access, refresh, otherRealm] = await Promise.all([
+    adapter('AccessToken').find(id),
+    adapter('RefreshToken').find(id),
+    adapter('RefreshToken', 'other').find(id),
+  ]);
+  t.equal(access, undefined, 'expired');
+  t.equal(refresh, undefined, 'the other realm\'s row is not this realm\'s');
+  t.match(otherRealm, { kind: 'RefreshToken' });
+});
