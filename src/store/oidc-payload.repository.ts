@@ -48,18 +48,20 @@ export async function findPayload(db: Db, realm: string, model: string, id: stri
 /**
  * One id looked up as several models at once (introspection asks for a
  * token as AccessToken, ClientCredentials and RefreshToken in parallel).
- * `model in (…)` rather than `= any($n)`: it keeps the primary-key index
- * scan even with stale statistics.
+ * A UNION ALL of exact primary-key lookups: `model in (…)` or `= any(…)` let
+ * the planner use only (realm) as the index condition and scan every row of
+ * the realm, which it does when statistics are stale.
  */
 const findAcrossModels = new Map<number, Statement>();
 
 export async function findPayloadAcrossModels(db: Db, realm: string, models: readonly string[], id: string): Promise<(Found & { model: string })[]> {
   let statement = findAcrossModels.get(models.length);
   if (!statement) {
-    const list = models.map((_, i) => `$${i + 3}`).join(', ');
     statement = {
       name: `latchkey_payload_find_${models.length}`,
-      text: `select model, payload, consumed_at from oidc_payloads where realm = $1 and id = $2 and model in (${list}) and ${LIVE}`,
+      text: models
+        .map((_, i) => `select model, payload, consumed_at from oidc_payloads where realm = $1 and model = $${i + 3} and id = $2 and ${LIVE}`)
+        .join(' union all '),
     };
     findAcrossModels.set(models.length, statement);
   }
