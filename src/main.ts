@@ -21,8 +21,10 @@ export async function serve(): Promise<void> {
     latchkey = await assembleLatchkey(config, logger);
     await latchkey.app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    // One line naming the cause; no stack trace, no secrets.
-    logger.fatal({ err: { name: (error as Error).name, message: (error as Error).message } }, 'latchkey could not start');
+    // One line naming the cause (for people, on stderr; and in the log); no stack trace, no secrets.
+    const message = (error as Error).message;
+    process.stderr.write(`latchkey: could not start: ${message.split('\n')[0]}\n`);
+    logger.fatal({ err: { name: (error as Error).name, message } }, 'latchkey could not start');
     await latchkey?.close().catch(() => {});
     process.exit(1);
   }

@@ -3,6 +3,7 @@ import { diagnostics } from './command-context.ts';
 import { CliError, isHelp, printable, UsageError, write, type CliIo, type Command } from './command-line.ts';
 import { clients, CLIENTS_USAGE } from './commands/clients.ts';
 import { importFile, IMPORT_USAGE } from './commands/import.ts';
+import { keys, KEYS_USAGE } from './commands/keys.ts';
 import { migrate, MIGRATE_USAGE } from './commands/migrate.ts';
 import { serve, SERVE_USAGE } from './commands/serve.ts';
 import { users, USERS_USAGE } from './commands/users.ts';
@@ -15,6 +16,7 @@ Commands:
   import FILE [--dry-run]            apply a declarative setup file (YAML or JSON)
   clients add|list|remove            manage OAuth clients
   users add|list|passwd|remove       manage user accounts
+  keys list|generate|rotate          signing keys and staged rotation
 
 Run \`latchkey <command> --help\` for a command's options.
 
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, { run: Command; usage: string; group: boolean }> 
   import: { run: importFile, usage: IMPORT_USAGE, group: false },
   clients: { run: clients, usage: CLIENTS_USAGE, group: true },
   users: { run: users, usage: USERS_USAGE, group: true },
+  keys: { run: keys, usage: KEYS_USAGE, group: true },
 };
 
 /**

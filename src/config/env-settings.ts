@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './config-error.ts';
 
@@ -23,6 +24,24 @@ export interface EnvSettings {
   dbPoolMax: number;
   dbConnectTimeoutMs: number;
   sweepIntervalSeconds: number;
+  keys: KeySettings;
+}
+
+/** Where signing keys come from and how staged rotation is timed (README "Keys"). */
+export interface KeySettings {
+  /** Key files or PKCS#12 keystores outside the keys folder. */
+  files: string[];
+  pemPassphrase: string | undefined;
+  keystorePassword: string | undefined;
+  keyPassword: string | undefined;
+  primaryAlias: string | undefined;
+  idTokenAlg: string;
+  /** Cache-Control max-age of the JWKS. */
+  jwksMaxAgeSeconds: number;
+  /** How often a running server re-reads the keys folder. */
+  checkSeconds: number;
+  /** A rotated-in key signs only this long after it is published. */
+  activationDelaySeconds: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -69,7 +88,47 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
     dbPoolMax: integer('DATABASE_POOL_MAX', value('DATABASE_POOL_MAX'), 10, 1, 200),
     dbConnectTimeoutMs: integer('DATABASE_CONNECT_TIMEOUT_MS', value('DATABASE_CONNECT_TIMEOUT_MS'), 3000, 100, 120_000),
     sweepIntervalSeconds: integer('LATCHKEY_SWEEP_INTERVAL_SECONDS', value('LATCHKEY_SWEEP_INTERVAL_SECONDS'), 60, 1, 86_400),
+    keys: keySettings(value, cwd),
   };
+}
+
+const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+
+function keySettings(value: (name: string) => string | undefined, cwd: string): KeySettings {
+  const jwksMaxAgeSeconds = integer('LATCHKEY_JWKS_MAX_AGE_SECONDS', value('LATCHKEY_JWKS_MAX_AGE_SECONDS'), 300, 0, 86_400);
+  const checkSeconds = integer('LATCHKEY_KEY_CHECK_SECONDS', value('LATCHKEY_KEY_CHECK_SECONDS'), 60, 1, 3600);
+  const minimumDelay = jwksMaxAgeSeconds + checkSeconds;
+  const activationDelaySeconds = integer('LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS', value('LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS'), Math.max(900, 2 * minimumDelay), 0, 30 * 86_400);
+  if (activationDelaySeconds < minimumDelay) {
+    throw new ConfigError('LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS', `must be at least LATCHKEY_JWKS_MAX_AGE_SECONDS + LATCHKEY_KEY_CHECK_SECONDS (${minimumDelay}), so that caches hold a new key before it signs`);
+  }
+  return {
+    files: (value('LATCHKEY_KEY_FILES') ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(cwd, f)),
+    pemPassphrase: secret('LATCHKEY_KEY_PASSPHRASE', value, cwd),
+    keystorePassword: secret('LATCHKEY_KEYSTORE_PASSWORD', value, cwd),
+    keyPassword: secret('LATCHKEY_KEY_PASSWORD', value, cwd),
+    primaryAlias: value('LATCHKEY_KEYSTORE_ALIAS'),
+    idTokenAlg: oneOf('LATCHKEY_ID_TOKEN_ALG', value('LATCHKEY_ID_TOKEN_ALG') ?? 'RS256', SIGNING_ALGS),
+    jwksMaxAgeSeconds,
+    checkSeconds,
+    activationDelaySeconds,
+  };
+}
+
+/**
+ * A secret from NAME or from the file NAME_FILE names (Docker/Kubernetes
+ * secrets); a trailing newline in the file is not part of the secret.
+ */
+function secret(name: string, value: (name: string) => string | undefined, cwd: string): string | undefined {
+  const direct = value(name);
+  const file = value(`${name}_FILE`);
+  if (direct !== undefined && file !== undefined) throw new ConfigError(`${name}_FILE`, `set either ${name} or ${name}_FILE, not both`);
+  if (file === undefined) return direct;
+  try {
+    return readFileSync(path.resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`${name}_FILE`, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 /**

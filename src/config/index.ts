@@ -1,5 +1,5 @@
 export { ConfigError } from './config-error.ts';
-export { readEnv, DEFAULT_CONFIG_FILE, type EnvSettings, type Environment } from './env-settings.ts';
+export { readEnv, DEFAULT_CONFIG_FILE, type EnvSettings, type Environment, type KeySettings } from './env-settings.ts';
 export { loadConfig, type LatchkeyConfig } from './load-config.ts';
 export {
   loadDeclarativeFile,

@@ -6,11 +6,12 @@ import type { AccountService } from '../accounts/account-service.ts';
 import type { RealmSettings } from '../oidc/provider-factory.ts';
 import { healthRoutes } from './health-routes.ts';
 import { interactionRoutes } from './interaction-routes.ts';
-import { mountProvider } from './provider-mount.ts';
+import { mountProvider, type JwksOptions } from './provider-mount.ts';
 import { COMMON_HEADERS, HSTS } from './security-headers.ts';
 
 export interface MountedRealm {
   settings: RealmSettings;
+  /** Replaced when the signing keys change (src/latchkey.ts); read it at request time. */
   provider: Provider;
 }
 
@@ -20,6 +21,7 @@ export interface AppDeps {
   accounts: AccountService;
   ping: () => Promise<void>;
   trustProxy: boolean;
+  jwks?: JwksOptions;
 }
 
 export const ASSETS_PATH = '/assets/';
@@ -61,16 +63,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
   await app.register(healthRoutes, { ping: deps.ping });
 
-  for (const { settings, provider } of deps.realms) {
+  for (const realm of deps.realms) {
+    const { settings } = realm;
+    const current = () => realm.provider;
     await app.register(interactionRoutes, {
-      provider,
+      provider: current,
       realm: settings.name,
       mountPath: settings.mountPath,
       assetsPath: ASSETS_PATH,
       issuerOrigin: new URL(settings.issuer).origin,
       accounts: deps.accounts,
     });
-    await mountProvider(app, provider, settings.mountPath);
+    await mountProvider(app, current, settings.mountPath, deps.jwks);
   }
   return app;
 }

@@ -26,7 +26,8 @@ import { messagePage } from './views/message-page.ts';
  * after a credential POST is always 303 (RFC 9700 §4.12).
  */
 export interface InteractionRoutesOptions {
-  provider: Provider;
+  /** The realm's provider of the moment: a key rotation swaps it (src/latchkey.ts). */
+  provider: () => Provider;
   realm: string;
   mountPath: string;
   assetsPath: string;
@@ -62,13 +63,13 @@ const LoginBody = {
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 export async function interactionRoutes(app: FastifyInstance, options: InteractionRoutesOptions): Promise<void> {
-  const { provider, realm, mountPath, assetsPath, accounts } = options;
+  const { provider: current, realm, mountPath, assetsPath, accounts } = options;
   const limiters = options.loginLimiters ?? createLoginLimiters();
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const base = `${mountPath}interaction/:uid`;
 
   async function clientOf(details: Details) {
-    return provider.Client.find(String(details.params.client_id));
+    return current().Client.find(String(details.params.client_id));
   }
 
   function branding(client: Awaited<ReturnType<typeof clientOf>>) {
@@ -95,7 +96,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
 
   /** interactionResult rather than interactionFinished, so Fastify keeps the reply and its error handling. */
   async function finish(request: FastifyRequest, reply: FastifyReply, result: Parameters<Provider['interactionResult']>[2], merge: boolean) {
-    const returnTo = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: merge });
+    const returnTo = await current().interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: merge });
     return reply.code(303).header('location', returnTo).header('cache-control', 'no-store').send();
   }
 
@@ -105,7 +106,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   }
 
   app.get<{ Params: { uid: string } }>(base, async (request, reply) => {
-    const details = await provider.interactionDetails(request.raw, reply.raw);
+    const details = await current().interactionDetails(request.raw, reply.raw);
     const { uid } = request.params;
     if (details.prompt.name === 'login') return renderLogin(reply, details, uid);
     if (details.prompt.name === 'consent') {
@@ -128,7 +129,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
 
   app.post<{ Params: { uid: string }; Body: { login: string; password: string } }>(`${base}/login`, { schema: { body: LoginBody } }, async (request, reply) => {
     assertSameOrigin(request);
-    const details = await provider.interactionDetails(request.raw, reply.raw);
+    const details = await current().interactionDetails(request.raw, reply.raw);
     if (details.prompt.name !== 'login' || details.uid !== request.params.uid) throw new errors.SessionNotFound('interaction mismatch');
     const { login, password } = request.body;
     const keys = {
@@ -162,13 +163,13 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
 
   app.post<{ Params: { uid: string } }>(`${base}/confirm`, async (request, reply) => {
     assertSameOrigin(request);
-    const details = await provider.interactionDetails(request.raw, reply.raw);
+    const details = await current().interactionDetails(request.raw, reply.raw);
     if (details.prompt.name !== 'consent' || details.uid !== request.params.uid || !details.session) {
       throw new errors.SessionNotFound('interaction mismatch');
     }
     const grant = details.grantId
-      ? await provider.Grant.find(details.grantId)
-      : new provider.Grant({ accountId: details.session.accountId, clientId: String(details.params.client_id) });
+      ? await current().Grant.find(details.grantId)
+      : new (current().Grant)({ accountId: details.session.accountId, clientId: String(details.params.client_id) });
     if (!grant) throw new errors.SessionNotFound('grant not found');
     const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
@@ -184,7 +185,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
 
   app.post<{ Params: { uid: string } }>(`${base}/abort`, async (request, reply) => {
     assertSameOrigin(request);
-    const details = await provider.interactionDetails(request.raw, reply.raw);
+    const details = await current().interactionDetails(request.raw, reply.raw);
     if (details.uid !== request.params.uid) throw new errors.SessionNotFound('interaction mismatch');
     return finish(request, reply, {
       error: 'access_denied',

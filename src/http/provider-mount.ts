@@ -10,9 +10,18 @@ const RETRY_AFTER_SECONDS = '5';
  * claims to oidc-provider, untouched: the body stream is left unread because
  * oidc-provider parses it itself (with its own 56 KiB cap and error codes).
  */
-export async function mountProvider(app: FastifyInstance, provider: Provider, mountPath: string): Promise<void> {
-  installProviderMiddleware(provider);
-  const callback = provider.callback();
+export async function mountProvider(app: FastifyInstance, current: () => Provider, mountPath: string, { jwksMaxAgeSeconds = 300, x5tS256 = () => new Map<string, string>() }: JwksOptions = {}): Promise<void> {
+  // A key rotation replaces the provider; each one gets the middleware and a callback once.
+  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+  const callbackOf = (provider: Provider) => {
+    let callback = callbacks.get(provider);
+    if (!callback) {
+      installProviderMiddleware(provider, { jwksMaxAgeSeconds, x5tS256 });
+      callbacks.set(provider, callback = provider.callback());
+    }
+    return callback;
+  };
+  const callback = (req: FastifyRequest['raw'], res: FastifyReply['raw']) => callbackOf(current())(req, res);
   const prefix = mountPath.replace(/\/$/, '');
 
   await app.register(async (scope) => {
@@ -38,7 +47,14 @@ export async function mountProvider(app: FastifyInstance, provider: Provider, mo
   });
 }
 
-function installProviderMiddleware(provider: Provider): void {
+export interface JwksOptions {
+  /** Cache-Control max-age of the JWKS; staged rotation waits longer than this before a new key signs. */
+  jwksMaxAgeSeconds?: number;
+  /** x5t#S256 by kid for keys with a certificate, which the engine does not publish itself. */
+  x5tS256?: () => ReadonlyMap<string, string>;
+}
+
+function installProviderMiddleware(provider: Provider, { jwksMaxAgeSeconds, x5tS256 }: Required<JwksOptions>): void {
   provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     ctx.set(COMMON_HEADERS);
     // Set before the route runs so that form_post can add its script hash to it.
@@ -55,7 +71,25 @@ function installProviderMiddleware(provider: Provider): void {
     // RFC 7009 §2.2.1 / RFC 9110 §10.2.3: a 503 tells the client when to retry.
     if (ctx.status === 503) ctx.set('retry-after', RETRY_AFTER_SECONDS);
     if (ctx.oidc?.route === 'token') reportUnallowedGrantAsUnauthorizedClient(ctx);
+    if (ctx.oidc?.route === 'jwks' && ctx.status === 200) publishKeySet(ctx, jwksMaxAgeSeconds, x5tS256());
   });
+}
+
+/**
+ * The JWKS is cacheable for a bounded time: staged rotation publishes a new
+ * key longer than this before it signs (README "Keys"). oidc-provider leaves
+ * out `x5t#S256`; it is added for keys that came with a certificate.
+ */
+function publishKeySet(ctx: KoaContextWithOIDC, maxAgeSeconds: number, thumbprints: ReadonlyMap<string, string>): void {
+  ctx.set('cache-control', maxAgeSeconds > 0 ? `public, max-age=${maxAgeSeconds}` : 'no-cache');
+  const body = ctx.body as { keys?: { kid?: string; x5c?: unknown }[] } | undefined;
+  if (!thumbprints.size || !Array.isArray(body?.keys)) return;
+  ctx.body = {
+    keys: body.keys.map((key) => {
+      const thumbprint = key.kid && key.x5c ? thumbprints.get(key.kid) : undefined;
+      return thumbprint ? { ...key, 'x5t#S256': thumbprint } : key;
+    }),
+  };
 }
 
 /**

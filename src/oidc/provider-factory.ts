@@ -4,7 +4,7 @@ import { HasherBusyError } from '../accounts/password-hasher.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { EXTRA_CLIENT_METADATA } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
-import type { SigningKey } from '../keys/signing-keys.ts';
+import type { KeySet } from '../keys/signing-keys.ts';
 import type { Db } from '../store/database.ts';
 import { CLIENT_SECRET_RULE, FailureLimiter } from '../rate-limits/failure-limiter.ts';
 import { ClientAdapter } from './client-adapter.ts';
@@ -30,7 +30,7 @@ export interface ProviderPages {
 export interface ProviderDeps {
   db: Db;
   realm: RealmSettings;
-  signingKeys: readonly SigningKey[];
+  keys: KeySet;
   cookieKeys: readonly string[];
   accounts: AccountService;
   secrets: SecretVerifier;
@@ -100,7 +100,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: (model: string) => (model === 'Client' ? clientAdapter : new PayloadAdapter(db, realm.name, model)),
 
     // Persistent keys from disk; never oidc-provider's public development keystore.
-    jwks: { keys: deps.signingKeys.map((k) => k.jwk) as NonNullable<Configuration['jwks']>['keys'] },
+    // Keys that do not sign (staged, retired, secondary) carry key_ops [verify], so the engine never picks them.
+    jwks: { keys: deps.keys.published.map((k) => k.jwk) as NonNullable<Configuration['jwks']>['keys'] },
 
     // Persistent, shared cookie keys so sessions survive restarts and work across instances.
     cookies: {
@@ -170,15 +171,16 @@ export function createProvider(deps: ProviderDeps): Provider {
     // secret as a key (client_secret_jwt) are not offered.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     enabledJWA: {
-      idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
-      userinfoSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+      // Only algorithms a published key serves; the engine refuses keys of no use.
+      idTokenSigningAlgValues: publishedAlgs(deps.keys) as SigningAlgs,
+      userinfoSigningAlgValues: publishedAlgs(deps.keys) as SigningAlgs,
       clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
     },
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-      id_token_signed_response_alg: 'RS256',
+      id_token_signed_response_alg: deps.keys.idTokenAlg as SigningAlgs[number],
     },
     extraClientMetadata: { properties: [...EXTRA_CLIENT_METADATA] },
 
@@ -242,3 +244,9 @@ function hasPermission(client: { metadata(): Record<string, unknown> }, permissi
 
 export { errors };
 export type { KoaContextWithOIDC };
+
+function publishedAlgs(keys: KeySet): string[] {
+  return [...new Set(keys.published.flatMap((k) => (k.alg === 'RS256' ? ['RS256', 'PS256'] : [k.alg])))];
+}
+
+type SigningAlgs = NonNullable<NonNullable<Configuration['enabledJWA']>['idTokenSigningAlgValues']>;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Test } from 'tap';
-import type { DeclarativeSetup, LatchkeyConfig } from '../../src/config/index.ts';
+import { readEnv, type DeclarativeSetup, type KeySettings, type LatchkeyConfig } from '../../src/config/index.ts';
 import { assembleLatchkey, type Latchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDatabase } from '../../src/store/database.ts';
@@ -76,13 +76,14 @@ export async function migrate(databaseUrl: string): Promise<void> {
   }
 }
 
-export function testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel = 'info' }: {
+export function testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel = 'info', keys = {} }: {
   issuer: string;
   port: number;
   keysDir: string;
   databaseUrl?: string | undefined;
   setup: DeclarativeSetup;
   logLevel?: string;
+  keys?: Partial<KeySettings>;
 }): LatchkeyConfig {
   return {
     nodeEnv: 'test',
@@ -101,6 +102,7 @@ export function testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel
     dbPoolMax: 10,
     dbConnectTimeoutMs: 3000,
     sweepIntervalSeconds: 60,
+    keys: { ...readEnv({}).keys, ...keys },
     setup,
   } as unknown as LatchkeyConfig;
 }
