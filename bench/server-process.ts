@@ -33,7 +33,25 @@ export function pinSelf(core: number): boolean {
   return spawnSync('taskset', ['-a', '-cp', String(core), String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
-export async function startServer({ name, script, env = {}, nodeFlags = [], core, readyTimeoutMs = 60_000 }: {
+type StartOptions = Parameters<typeof startServerOnce>[0];
+
+/**
+ * A child picks a free port, then listens on it: another process can take
+ * the port in between (EADDRINUSE). A child that dies before "ready" is
+ * started again, at most twice, with a new port.
+ */
+export async function startServer(options: StartOptions): Promise<ServerHandle> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startServerOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !/exited \(code/.test((error as Error).message)) throw error;
+      process.stderr.write(`bench: ${options.name} exited before it was ready; starting it again\n`);
+    }
+  }
+}
+
+async function startServerOnce({ name, script, env = {}, nodeFlags = [], core, readyTimeoutMs = 60_000 }: {
   name: ServerName;
   script: string;
   env?: Record<string, string>;
