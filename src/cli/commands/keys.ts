@@ -140,7 +140,10 @@ async function rotate(args: string[], io: CliIo): Promise<number> {
   const activatesAt = new Date(now.getTime() + delaySeconds * 1000);
   // The replaced key signs until activatesAt (plus the time instances take to
   // notice) and must stay published until the last ID token it signed expired.
-  const longestIdToken = Math.max(DEFAULT_LIFETIMES.id_token, ...config.setup.realms.map((r) => r.ttl?.id_token ?? 0));
+  // (Realms not declared in the file, like an implicit default realm, use the default lifetime.)
+  const realmLifetimes = config.setup.realms.map((r) => r.ttl?.id_token ?? DEFAULT_LIFETIMES.id_token);
+  const declaresDefault = config.setup.realms.some((r) => r.name === 'default');
+  const longestIdToken = Math.max(...realmLifetimes, declaresDefault ? 0 : DEFAULT_LIFETIMES.id_token);
   const dropAt = new Date(activatesAt.getTime() + (config.keys.checkSeconds + longestIdToken + config.keys.jwksMaxAgeSeconds) * 1000);
 
   const state: KeyStateFile = await readKeyState(config.keysDir);

@@ -1,0 +1,113 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as jose from 'jose';
+import t, { type Test } from 'tap';
+import type { KeySettings } from '../../src/config/index.ts';
+import { assembleLatchkey, type Latchkey } from '../../src/latchkey.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { runLatchkey } from '../cli/cli-sandbox.ts';
+import { freePort, migrate, testConfig } from '../helpers/latchkey-under-test.ts';
+import { codeFlow } from '../helpers/relying-party.ts';
+import { demoSetup, SECRETS } from '../helpers/setups.ts';
+import { createTestDatabase } from '../helpers/test-database.ts';
+import { introspect, sleep, tokenRequest } from '../helpers/token-requests.ts';
+
+// Issue 3: tokens outlive a restart (the keys persist), and staged rotation
+// publishes a new key before it signs and keeps the old one published until
+// the tokens it signed have expired, driven by `latchkey keys rotate`.
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-keys-restart-'));
+t.teardown(() => rm(dir, { recursive: true, force: true }));
+const keysDir = path.join(dir, 'keys');
+const database = await createTestDatabase();
+t.teardown(() => database.drop());
+if (database.databaseUrl) await migrate(database.databaseUrl);
+
+const ID_TOKEN_TTL = 3;
+const setup = demoSetup({ ttl: { id_token: ID_TOKEN_TTL } });
+const FAST_KEYS: Partial<KeySettings> = { checkSeconds: 1, jwksMaxAgeSeconds: 1, activationDelaySeconds: 2 };
+
+/** A server on the same keys and the same (persistent) database each time. */
+async function start(t: Test): Promise<{ issuer: string; latchkey: Latchkey }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = { ...testConfig({ issuer, port, keysDir, databaseUrl: database.databaseUrl, setup, logLevel: 'silent', keys: FAST_KEYS }), dataDir: path.join(dir, 'data') };
+  const latchkey = await assembleLatchkey(config, createLogger('silent'));
+  await latchkey.app.listen({ port, host: '127.0.0.1' });
+  let closed = false;
+  const close = async () => { if (!closed) { closed = true; await latchkey.close(); } };
+  t.teardown(close);
+  return { issuer, latchkey: { ...latchkey, close } };
+}
+
+const kidOf = (jwt: string) => jose.decodeProtectedHeader(jwt).kid!;
+async function publishedKids(issuer: string): Promise<string[]> {
+  return ((await (await fetch(`${issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+}
+async function verifies(issuer: string, idToken: string): Promise<boolean> {
+  const jwks = jose.createLocalJWKSet(await (await fetch(`${issuer}/jwks`)).json() as jose.JSONWebKeySet);
+  // The token's own expiry is not the point here: only whether its key is published.
+  return jose.jwtVerify(idToken, jwks, { currentDate: new Date(jose.decodeJwt(idToken).iat! * 1000) }).then(() => true, () => false);
+}
+async function idToken(issuer: string): Promise<string> {
+  return (await codeFlow(issuer, { scope: 'openid' })).tokens.id_token!;
+}
+
+t.test('tokens issued before a restart verify and introspect after it', async (t) => {
+  const first = await start(t);
+  const token = await idToken(first.issuer);
+  const service = await tokenRequest(first.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: ['svc', SECRETS.svc] });
+  const accessToken = String(service.json?.['access_token']);
+  const kidsBefore = await publishedKids(first.issuer);
+  await first.latchkey.close();
+
+  const second = await start(t);
+  t.same(await publishedKids(second.issuer), kidsBefore, 'the same keys, the same kids');
+  const jwks = jose.createLocalJWKSet(await (await fetch(`${second.issuer}/jwks`)).json() as jose.JSONWebKeySet);
+  const { payload } = await jose.jwtVerify(token, jwks, { issuer: first.issuer, audience: 'web1' });
+  t.ok(payload.sub, 'the ID token from before the restart verifies against the JWKS after it');
+  t.equal((await introspect(second.issuer, accessToken, ['rs', SECRETS.rs])).json?.['active'], true, 'the opaque token from before still introspects active');
+  await second.latchkey.close();
+});
+
+t.test('staged rotation: published first, signs later, retired key kept until its tokens expired', async (t) => {
+  const { issuer } = await start(t);
+  const before = await idToken(issuer);
+  const oldKid = kidOf(before);
+  await writeFile(path.join(dir, 'setup.yaml'), `realms:\n  - name: default\n    ttl: { id_token: ${ID_TOKEN_TTL} }\n`);
+  const rotated = await runLatchkey(['keys', 'rotate', '--alg', 'RS256'], {
+    env: {
+      PATH: process.env.PATH, NODE_ENV: 'test', LATCHKEY_KEYS_DIR: keysDir, LATCHKEY_DATA_DIR: path.join(dir, 'cli-data'),
+      LATCHKEY_CONFIG: path.join(dir, 'setup.yaml'), LATCHKEY_KEY_CHECK_SECONDS: '1', LATCHKEY_JWKS_MAX_AGE_SECONDS: '1',
+      LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS: '3',
+    },
+  });
+  t.equal(rotated.status, 0, `rotate: ${rotated.stderr}`);
+  const newKid = /RS256: (\S+) is published now/.exec(rotated.stdout)?.[1];
+  t.ok(newKid, 'rotate names the new kid');
+
+  await sleep(1500); // the server notices within LATCHKEY_KEY_CHECK_SECONDS
+  t.ok((await publishedKids(issuer)).includes(newKid!), 'during the overlap the new key is published');
+  t.ok((await publishedKids(issuer)).includes(oldKid), 'and the old one too');
+  t.equal(kidOf(await idToken(issuer)), oldKid, 'but the old key still signs');
+
+  await sleep(3000); // past the activation
+  const after = await idToken(issuer);
+  t.equal(kidOf(after), newKid, 'new tokens carry the new kid');
+  t.ok(await verifies(issuer, before), 'a token signed with the old key still verifies');
+  t.ok(await verifies(issuer, after), 'and one signed with the new key');
+
+  // drop_at = activation + check (1 s) + ID token lifetime (3 s) + JWKS max-age (1 s)
+  await sleep(6500);
+  const kids = await publishedKids(issuer);
+  t.notOk(kids.includes(oldKid), 'after its tokens expired the old key is no longer published');
+  t.ok(kids.includes(newKid!));
+  t.notOk(await verifies(issuer, before), 'so its tokens no longer verify');
+
+  const listed = await runLatchkey(['keys', 'list', '--json'], { env: { PATH: process.env.PATH, NODE_ENV: 'test', LATCHKEY_KEYS_DIR: keysDir, LATCHKEY_CONFIG: path.join(dir, 'setup.yaml') } });
+  const keys = JSON.parse(listed.stdout) as { kid: string; status: string; signs: boolean; fingerprint: string }[];
+  t.match(keys.find((k) => k.kid === oldKid), { status: 'expired', signs: false });
+  t.match(keys.find((k) => k.kid === newKid), { status: 'active', signs: true });
+  t.notMatch(listed.stdout, /"d"|PRIVATE KEY/, 'no private material listed');
+});
