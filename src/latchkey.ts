@@ -37,7 +37,6 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
     const reports = await applySetup(config.setup, services);
     for (const report of reports) logger.info(report, 'declarative setup applied');
 
-    const pages = createProviderPages(ASSETS_PATH);
     const realmSettings = realmList(config);
     const buildProviders = async (keySet: KeySet) => Promise.all(realmSettings.map(async (settings) => {
       const knownScopes = (await services.clients.list(settings.name))
@@ -49,7 +48,7 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
         cookieKeys: services.secrets.cookieKeys,
         accounts: services.accounts,
         secrets: services.secretVerifier,
-        pages,
+        pages: createProviderPages(ASSETS_PATH, { mountPath: settings.mountPath, realmBranding: settings.branding }),
         trustProxy: config.trustProxy,
         knownScopes,
       });
@@ -95,7 +94,7 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
 
 /** The `default` realm is served at the issuer root; any other realm under /realms/<name>/. */
 function realmList(config: LatchkeyConfig): RealmSettings[] {
-  const declared: readonly Pick<RealmDeclaration, 'name' | 'ttl'>[] = config.setup.realms.some((r) => r.name === 'default')
+  const declared: readonly Pick<RealmDeclaration, 'name' | 'ttl' | 'branding'>[] = config.setup.realms.some((r) => r.name === 'default')
     ? config.setup.realms
     : [{ name: 'default' }, ...config.setup.realms];
   return declared.map((realm) => {
@@ -105,6 +104,7 @@ function realmList(config: LatchkeyConfig): RealmSettings[] {
       issuer: realm.name === 'default' ? config.issuer : `${config.issuer}${mountPath.slice(0, -1)}`,
       mountPath,
       lifetimes: resolveLifetimes(realm.ttl),
+      branding: realm.branding,
     };
   });
 }

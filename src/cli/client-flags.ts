@@ -1,4 +1,5 @@
 import type { ClientDefinition } from '../clients/client-service.ts';
+import { brandingNameProblem, brandingUrlProblem, colorProblem } from '../config/branding-rules.ts';
 import { httpsUrlProblem, redirectUriProblem } from '../config/index.ts';
 import { hasControlCharacters, printable, UsageError } from './command-line.ts';
 
@@ -21,6 +22,11 @@ export interface ClientFlags {
   scope?: string | undefined;
   permission?: string[] | undefined;
   native?: boolean | undefined;
+  'logo-uri'?: string | undefined;
+  'background-uri'?: string | undefined;
+  'primary-color'?: string | undefined;
+  'policy-uri'?: string | undefined;
+  'tos-uri'?: string | undefined;
 }
 
 export const CLIENT_FLAG_OPTIONS = {
@@ -34,6 +40,11 @@ export const CLIENT_FLAG_OPTIONS = {
   scope: { type: 'string' },
   permission: { type: 'string', multiple: true },
   native: { type: 'boolean' },
+  'logo-uri': { type: 'string' },
+  'background-uri': { type: 'string' },
+  'primary-color': { type: 'string' },
+  'policy-uri': { type: 'string' },
+  'tos-uri': { type: 'string' },
 } as const;
 
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
@@ -84,8 +95,23 @@ export function clientDefinitionFromFlags(clientId: string, flags: ClientFlags):
   if (flags.scope !== undefined && (!scopes?.length || !scopes.every((s) => SCOPE_TOKEN.test(s)))) {
     throw new UsageError('--scope: space-separated scope names of printable characters (no quotes or backslashes)');
   }
-  if (flags.name !== undefined && (flags.name.length > 256 || hasControlCharacters(flags.name))) {
-    throw new UsageError('--name: at most 256 characters, no control characters');
+  if (flags.name !== undefined) {
+    const problem = brandingNameProblem(flags.name);
+    if (problem) throw new UsageError(`--name: ${problem}`);
+  }
+  // Branding (README "Branding"): the renderer's own rules, so nothing refused there is stored.
+  const branding: Record<string, string> = {};
+  for (const [flag, field, standard] of [['logo-uri', 'logo_uri', true], ['background-uri', 'background_uri', false], ['policy-uri', 'policy_uri', true], ['tos-uri', 'tos_uri', true]] as const) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    const problem = brandingUrlProblem(value) ?? (standard ? httpsUrlProblem(value) : undefined);
+    if (problem) throw new UsageError(`--${flag}: ${problem}`);
+    branding[field] = value;
+  }
+  if (flags['primary-color'] !== undefined) {
+    const problem = colorProblem(flags['primary-color']);
+    if (problem) throw new UsageError(`--primary-color: ${problem}`);
+    branding['primary_color'] = flags['primary-color'];
   }
 
   return {
@@ -100,6 +126,7 @@ export function clientDefinitionFromFlags(clientId: string, flags: ClientFlags):
     ...(scopes ? { scope: unique(scopes).join(' ') } : {}),
     ...(jwksUri ? { jwks_uri: jwksUri } : {}),
     ...(permissions.length ? { permissions } : {}),
+    ...branding,
   };
 }
 

@@ -28,7 +28,7 @@ const Secret = Type.String({ minLength: 1, maxLength: 1024 });
 export const ClientSchema = Type.Object({
   client_id: Text(),
   client_secret: Type.Optional(Secret),
-  client_name: Type.Optional(Text()),
+  client_name: Type.Optional(Text(100)),
   application_type: Type.Optional(Type.Union([Type.Literal('web'), Type.Literal('native')])),
   token_endpoint_auth_method: Type.Optional(Type.Union([
     Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'),
@@ -81,9 +81,20 @@ export const UserSchema = Type.Object({
   claims: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 }, { additionalProperties: false });
 
+/** A realm's default look of the sign-in pages; clients override it with their own metadata. */
+export const RealmBrandingSchema = Type.Object({
+  app_name: Type.Optional(Text(100)),
+  logo_uri: Type.Optional(Uri),
+  background_uri: Type.Optional(Uri),
+  primary_color: Type.Optional(Type.String({ pattern: '^#[0-9a-fA-F]{6}$' })),
+  policy_uri: Type.Optional(Uri),
+  tos_uri: Type.Optional(Uri),
+}, { additionalProperties: false });
+
 export const RealmSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
   ttl: Type.Optional(LifetimesSchema),
+  branding: Type.Optional(RealmBrandingSchema),
   clients: Type.Optional(Type.Array(ClientSchema, { maxItems: 10_000 })),
   users: Type.Optional(Type.Array(UserSchema, { maxItems: 100_000 })),
 }, { additionalProperties: false });
@@ -97,3 +108,4 @@ export const SetupFileSchema = Type.Object({
 export type ClientDeclaration = Static<typeof ClientSchema>;
 export type UserDeclaration = Static<typeof UserSchema>;
 export type RealmFileEntry = Static<typeof RealmSchema>;
+export type RealmBrandingDeclaration = Static<typeof RealmBrandingSchema>;

@@ -5,11 +5,13 @@ import { ConfigError } from './config-error.ts';
 import {
   SetupFileSchema,
   type ClientDeclaration as FileClient,
+  type RealmBrandingDeclaration,
   type RealmFileEntry,
   type UserDeclaration,
 } from './declarative-schema.ts';
 import { substitutePlaceholders } from './placeholders.ts';
 import { httpsUrlProblem, redirectUriProblem } from './uri-rules.ts';
+import { brandingNameProblem, brandingUrlProblem } from './branding-rules.ts';
 import type { TokenLifetimes } from '../oidc/token-lifetimes.ts';
 
 export type { UserDeclaration } from './declarative-schema.ts';
@@ -27,6 +29,7 @@ export type ClientDeclaration = FileClient & {
 export interface RealmDeclaration {
   name: string;
   ttl?: Partial<TokenLifetimes> | undefined;
+  branding?: RealmBrandingDeclaration | undefined;
   clients: ClientDeclaration[];
   users: UserDeclaration[];
 }
@@ -106,7 +109,8 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, allowIn
       return user;
     });
 
-    return { name: realm.name, ...(realm.ttl ? { ttl: realm.ttl } : {}), clients, users };
+    if (realm.branding) checkBranding(realm.branding as Record<string, unknown>, `${at}.branding`, source, 'app_name');
+    return { name: realm.name, ...(realm.ttl ? { ttl: realm.ttl } : {}), ...(realm.branding ? { branding: realm.branding } : {}), clients, users };
   });
   return { realms };
 }
@@ -114,7 +118,28 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, allowIn
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
-const LINK_FIELDS = ['client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'background_uri', 'jwks_uri'] as const;
+const LINK_FIELDS = ['client_uri', 'jwks_uri'] as const;
+const BRANDING_URL_FIELDS = ['logo_uri', 'background_uri', 'policy_uri', 'tos_uri'] as const;
+
+/**
+ * Branding is rendered into pages and a stylesheet: the same rules as the
+ * renderer's (src/http/branding.ts), so a value that would not be shown is
+ * refused here with the field named (SECURITY-CATALOG 82–84).
+ */
+function checkBranding(values: Record<string, unknown>, at: string, source: string | undefined, nameField: string): void {
+  const fail = (field: string, problem: string): never => { throw new ConfigError(`${at}.${field}`, problem, source); };
+  for (const field of BRANDING_URL_FIELDS) {
+    const value = values[field];
+    if (typeof value !== 'string') continue;
+    const problem = brandingUrlProblem(value);
+    if (problem) fail(field, problem);
+  }
+  const name = values[nameField];
+  if (typeof name === 'string') {
+    const problem = brandingNameProblem(name);
+    if (problem) fail(nameField, problem);
+  }
+}
 
 /**
  * Fills in the defaults a person would expect (a confidential code-flow web
@@ -169,7 +194,12 @@ function normalizeClient(client: FileClient, at: string, { allowInsecureLocalhos
     const scopes = client.scope.split(' ').filter(Boolean);
     if (!scopes.length || !scopes.every((s) => SCOPE_TOKEN.test(s))) fail('scope', 'space-separated scope names of printable characters (no quotes or backslashes)');
   }
-  if (client.client_name !== undefined && hasControl(client.client_name)) fail('client_name', 'must not contain control characters');
+  checkBranding(client as Record<string, unknown>, at, source, 'client_name');
+  // RFC 7591 metadata, which oidc-provider itself requires to be absolute web URLs.
+  for (const field of ['logo_uri', 'policy_uri', 'tos_uri'] as const) {
+    const value = client[field];
+    if (value !== undefined && httpsUrlProblem(value)) fail(field, 'must be an https: URL');
+  }
 
   return {
     ...client,

@@ -73,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       assetsPath: ASSETS_PATH,
       issuerOrigin: new URL(settings.issuer).origin,
       accounts: deps.accounts,
+      realmBranding: settings.branding,
     });
     await mountProvider(app, current, settings.mountPath, deps.jwks);
   }

@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
+import { brandingFor, brandingStylesheet, brandingStylesheetPath, type RealmBranding } from './branding.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { HasherBusyError } from '../accounts/password-hasher.ts';
 import { ServiceUnavailableError } from '../oidc/payload-adapter.ts';
@@ -33,6 +34,8 @@ export interface InteractionRoutesOptions {
   assetsPath: string;
   issuerOrigin: string;
   accounts: AccountService;
+  /** The realm's default branding, which clients override. */
+  realmBranding?: RealmBranding | undefined;
   /** Brakes on failed sign-ins; default LOGIN_RULES. */
   loginLimiters?: LoginLimiters;
 }
@@ -73,8 +76,19 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   }
 
   function branding(client: Awaited<ReturnType<typeof clientOf>>) {
-    return { appName: client?.clientName ?? client?.clientId, logoUri: client?.logoUri };
+    return {
+      branding: brandingFor(options.realmBranding, client?.metadata() as Record<string, unknown> | undefined),
+      brandingStylesheet: brandingStylesheetPath(mountPath, client?.clientId),
+    };
   }
+
+  // The branding as a stylesheet (no inline style under the CSP); unknown clients get the realm's.
+  app.get<{ Querystring: { client_id?: string } }>(`${mountPath}branding.css`, async (request, reply) => {
+    const clientId = typeof request.query.client_id === 'string' && request.query.client_id.length <= 256 ? request.query.client_id : undefined;
+    const client = clientId ? await current().Client.find(clientId).catch(() => undefined) : undefined;
+    const css = brandingStylesheet(brandingFor(options.realmBranding, client?.metadata() as Record<string, unknown> | undefined));
+    return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=60').send(css);
+  });
 
   async function sendPage(reply: FastifyReply, details: Details, body: string, status = 200) {
     const client = await clientOf(details);
@@ -90,7 +104,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const client = await clientOf(details);
     const action = `${mountPath}interaction/${uid}`;
     return sendPage(reply, details, loginPage({
-      action: `${action}/login`, abortAction: `${action}/abort`, assetsPath, branding: branding(client), ...extra,
+      action: `${action}/login`, abortAction: `${action}/abort`, assetsPath, ...branding(client), ...extra,
     }), extra.status);
   }
 
@@ -100,9 +114,19 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     return reply.code(303).header('location', returnTo).header('cache-control', 'no-store').send();
   }
 
+  /**
+   * CSRF, on top of the SameSite=Lax interaction cookie: a form POST must
+   * come from our own pages. Under `Referrer-Policy: no-referrer` browsers
+   * send `Origin: null` even for same-origin form posts, so `null` is
+   * accepted only when Fetch Metadata says the request is same-origin.
+   */
   function assertSameOrigin(request: FastifyRequest) {
     const origin = request.headers.origin;
-    if (origin !== undefined && origin !== options.issuerOrigin) throw new ForbiddenOrigin();
+    const site = request.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ForbiddenOrigin();
+    if (origin === undefined || origin === options.issuerOrigin) return;
+    if (origin === 'null' && site === 'same-origin') return;
+    throw new ForbiddenOrigin();
   }
 
   app.get<{ Params: { uid: string } }>(base, async (request, reply) => {
@@ -117,11 +141,9 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
         action: `${action}/confirm`,
         abortAction: `${action}/abort`,
         assetsPath,
-        branding: branding(client),
-        clientLabel: client?.clientName ?? client?.clientId ?? 'This application',
+        ...branding(client),
+        clientLabel: brandingFor(undefined, client?.metadata() as Record<string, unknown> | undefined).appName ?? client?.clientId ?? 'This application',
         scopes,
-        policyUri: client?.policyUri,
-        tosUri: client?.tosUri,
       }));
     }
     throw new errors.InvalidRequest(`unsupported interaction prompt ${details.prompt.name}`);

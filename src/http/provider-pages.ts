@@ -1,4 +1,5 @@
 import type { ProviderPages } from '../oidc/provider-factory.ts';
+import { brandingFor, brandingStylesheetPath, type RealmBranding } from './branding.ts';
 import { trustedHtml } from './views/html.ts';
 import { messagePage } from './views/message-page.ts';
 
@@ -16,7 +17,21 @@ const FRIENDLY: Record<string, string> = {
   server_error: 'Something went wrong on our side. Please try again.',
 };
 
-export function createProviderPages(assetsPath: string): ProviderPages {
+/** The page's branding: the client's when oidc-provider knows it, else the realm's. */
+function pageBranding(ctx: { oidc?: { client?: { clientId: string; metadata(): object } | undefined } }, realm: RealmPages) {
+  const client = ctx.oidc?.client;
+  return {
+    branding: brandingFor(realm.realmBranding, client?.metadata() as Record<string, unknown> | undefined),
+    brandingStylesheet: brandingStylesheetPath(realm.mountPath, client?.clientId),
+  };
+}
+
+export interface RealmPages {
+  mountPath: string;
+  realmBranding?: RealmBranding | undefined;
+}
+
+export function createProviderPages(assetsPath: string, realm: RealmPages = { mountPath: '/' }): ProviderPages {
   return {
     async renderError(ctx, out) {
       const code = String(out.error ?? 'server_error');
@@ -26,16 +41,19 @@ export function createProviderPages(assetsPath: string): ProviderPages {
         message: FRIENDLY[code] ?? 'The request could not be completed.',
         detail: out.error_description ? `${code}: ${String(out.error_description)}` : code,
         assetsPath,
+        tone: 'error',
+        ...pageBranding(ctx, realm),
       });
     },
     async logoutSource(ctx, form) {
-      const client = ctx.oidc.client;
-      const name = client?.clientName ?? client?.clientId;
+      const looks = pageBranding(ctx, realm);
+      const name = looks.branding.appName ?? ctx.oidc.client?.clientId;
       ctx.type = 'html';
       ctx.body = messagePage({
         title: 'Sign out',
         message: name ? `Do you want to sign out of ${name} and this sign-in service?` : 'Do you want to sign out?',
         assetsPath,
+        ...looks,
         // oidc-provider's form: <form id="op.logoutForm" …> with its hidden xsrf input.
         extra: trustedHtml(`${form}
 <div class="actions">
@@ -45,13 +63,14 @@ export function createProviderPages(assetsPath: string): ProviderPages {
       });
     },
     async postLogoutSuccessSource(ctx) {
-      const client = ctx.oidc.client;
-      const name = client?.clientName ?? client?.clientId;
+      const looks = pageBranding(ctx, realm);
+      const name = looks.branding.appName ?? ctx.oidc.client?.clientId;
       ctx.type = 'html';
       ctx.body = messagePage({
         title: 'Signed out',
         message: name ? `You have signed out of ${name}.` : 'You have signed out.',
         assetsPath,
+        ...looks,
       });
     },
   };

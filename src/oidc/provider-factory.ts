@@ -18,6 +18,8 @@ export interface RealmSettings {
   /** Path (ending in `/`) where the realm's routes are mounted, e.g. `/` or `/realms/acme/`. */
   mountPath: string;
   lifetimes: TokenLifetimes;
+  /** Default branding of the realm's pages (src/http/branding.ts), which clients override. */
+  branding?: Record<string, string | undefined> | undefined;
 }
 
 /** HTML that oidc-provider renders itself; supplied by the HTTP layer. */

@@ -11,6 +11,10 @@ printed once: it is stored only as a digest and cannot be shown again.
 
   --realm R                      realm (default: default)
   --name NAME                    display name, shown on the login page
+  --logo-uri URL                 logo on the sign-in pages (https:)
+  --background-uri URL           background image of the sign-in pages (https: or /path)
+  --primary-color '#RRGGBB'      buttons and focus rings
+  --policy-uri URL, --tos-uri URL  privacy policy and terms links (https:)
   --redirect-uri URI             repeatable; required for authorization_code
   --post-logout-redirect-uri URI repeatable
   --grant GRANT                  repeatable: ${GRANTS.join(', ')}

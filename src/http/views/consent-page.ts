@@ -1,38 +1,42 @@
+import type { Branding } from '../branding.ts';
 import { html } from './html.ts';
-import { layout, type PageBranding } from './layout.ts';
+import { layout } from './layout.ts';
 
 const SCOPE_WORDS: Record<string, string> = {
   openid: 'Know who you are',
-  profile: 'See your name and username',
+  profile: 'See your name and profile details',
   email: 'See your e-mail address',
-  offline_access: 'Keep access while you are not signed in',
+  address: 'See your postal address',
+  phone: 'See your phone number',
+  offline_access: 'Stay connected when you are not using it',
 };
 
 export function describeScope(scope: string): string {
   return SCOPE_WORDS[scope] ?? `Use the “${scope}” permission`;
 }
 
-export function consentPage({ action, abortAction, assetsPath, branding, clientLabel, scopes, policyUri, tosUri }: {
+export function consentPage({ action, abortAction, assetsPath, branding, brandingStylesheet, clientLabel, scopes, account }: {
   action: string;
   abortAction: string;
   assetsPath: string;
-  branding: PageBranding;
+  branding: Branding;
+  brandingStylesheet?: string | undefined;
   clientLabel: string;
   scopes: string[];
-  policyUri?: string | undefined;
-  tosUri?: string | undefined;
+  account?: string | undefined;
 }): string {
   return layout({
-    title: `Allow ${clientLabel}?`,
+    title: `Allow ${clientLabel} access?`,
     assetsPath,
     branding,
+    brandingStylesheet,
     body: html`
-<h1>Allow access</h1>
+<h1 id="page-title">Allow access?</h1>
 <p class="subtitle"><strong>${clientLabel}</strong> would like to:</p>
 <ul class="scopes">
 ${scopes.map((s) => html`<li>${describeScope(s)}</li>`)}
 </ul>
-${policyUri || tosUri ? html`<p class="links">${policyUri ? html`<a href="${policyUri}" rel="noopener noreferrer">Privacy policy</a>` : ''} ${tosUri ? html`<a href="${tosUri}" rel="noopener noreferrer">Terms of service</a>` : ''}</p>` : ''}
+${account ? html`<p class="muted">Signed in as <strong>${account}</strong></p>` : ''}
 <div class="actions">
 <form method="post" action="${abortAction}">
   <button type="submit" class="secondary">Deny</button>
