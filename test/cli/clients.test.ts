@@ -109,3 +109,16 @@ t.test('remove deletes the client; its secret stops working; removing it again i
   t.equal(again.status, 1);
   assertOneLineError(t, again, /no client billing in realm default/);
 });
+
+t.test('branding flags are checked with the renderer\'s rules', async (t) => {
+  const bad = await sandbox.run(['clients', 'add', 'branded-bad', '--redirect-uri', 'https://b.example.test/cb', '--background-uri', 'https://x/a.png);}</style>']);
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /^latchkey: --background-uri: .*parentheses/);
+  const color = await sandbox.run(['clients', 'add', 'branded-bad', '--redirect-uri', 'https://b.example.test/cb', '--primary-color', 'red']);
+  t.equal(color.status, 2);
+  t.match(color.stderr, /--primary-color: must be a colour/);
+  const good = await sandbox.run(['clients', 'add', 'branded-good', '--name', 'Branded', '--redirect-uri', 'https://b.example.test/cb', '--logo-uri', 'https://cdn.example.test/logo.png', '--primary-color', '#123abc']);
+  t.equal(good.status, 0, good.stderr);
+  const list = JSON.parse((await sandbox.run(['clients', 'list', '--json'])).stdout) as Record<string, unknown>[];
+  t.match(list.find((c) => c['client_id'] === 'branded-good'), { logo_uri: 'https://cdn.example.test/logo.png', primary_color: '#123abc', client_name: 'Branded' });
+});

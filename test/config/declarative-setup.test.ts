@@ -169,3 +169,31 @@ t.test('the shipped demo file is valid, and refused in production', async (t) =>
   });
   t.equal(example.realms[0]!.clients.length, 3);
 });
+
+t.test('branding (SECURITY-CATALOG 82–84): hostile URLs, colours and names are refused, naming the field', async (t) => {
+  const badUrls: [string, RegExp][] = [
+    ['javascript:alert(1)', /https|parentheses/],
+    ['data:text/html,<b>x</b>', /https|angle/],
+    ['vbscript:msgbox(1)', /https|parentheses/],
+    ['//evil.test/x.png', /https/],
+    ['http://cdn.example.com/bg.png', /https/],
+    ['https://x/a.png);}</style><script>alert(1)</script>', /parentheses|angle/],
+    ["https://x/a.png') ; background:url(https://evil/track", /quotes|parentheses|spaces/],
+    ['https://x/\\" onload=', /backslashes|quotes/],
+  ];
+  for (const [uri, problem] of badUrls) {
+    refused(t, realmWith(webClient({ background_uri: uri })), 'realms[0].clients[0].background_uri', problem);
+    refused(t, { realms: [{ name: 'default', branding: { background_uri: uri } }] }, 'realms[0].branding.background_uri', problem);
+  }
+  refused(t, realmWith(webClient({ logo_uri: 'data:image/svg+xml,<svg onload=alert(1)>' })), 'realms[0].clients[0].logo_uri');
+  refused(t, realmWith(webClient({ logo_uri: '/assets/logo.png' })), 'realms[0].clients[0].logo_uri', /https/);
+  refused(t, realmWith(webClient({ client_name: 'x'.repeat(101) })), 'realms[0].clients[0].client_name');
+  refused(t, realmWith(webClient({ client_name: 'evil\u202Egnp.exe' })), 'realms[0].clients[0].client_name', /text-direction/);
+  refused(t, realmWith(webClient({ client_name: 'tab\there' })), 'realms[0].clients[0].client_name', /control/);
+  refused(t, { realms: [{ name: 'default', branding: { primary_color: 'red' } }] }, 'realms[0].branding.primary_color', /colour/);
+  refused(t, { realms: [{ name: 'default', branding: { colour: '#ffffff' } }] }, 'realms[0].branding.colour', /unknown property/);
+
+  const ok = parse({ realms: [{ name: 'default', branding: { app_name: 'Acme ID', background_uri: '/assets/bg.jpg', primary_color: '#1A73E8', logo_uri: 'https://cdn.example.com/l.png' }, clients: [webClient({ client_name: '<Acme & "Co">', background_uri: 'https://cdn.example.com/bg.png' })] }] });
+  t.same(ok.realms[0]!.branding, { app_name: 'Acme ID', background_uri: '/assets/bg.jpg', primary_color: '#1A73E8', logo_uri: 'https://cdn.example.com/l.png' }, 'a realm default, with a same-origin background');
+  t.equal(ok.realms[0]!.clients[0]!.client_name, '<Acme & "Co">', 'markup characters in a name are fine: the pages escape them');
+});

@@ -65,6 +65,22 @@ t.test('case 71: a cross-site login POST is refused, no session', async (t) => {
   t.equal(cookieless.headers.get('location'), null);
 });
 
+t.test('case 71: Fetch Metadata — cross-site is refused; Origin null only when same-origin', async (t) => {
+  for (const [headers, expected] of [
+    [{ origin: 'null' }, 403],                                       // a sandboxed frame or data: page
+    [{ origin: 'null', 'sec-fetch-site': 'cross-site' }, 403],
+    [{ 'sec-fetch-site': 'same-site' }, 403],                        // a sibling subdomain
+    [{ origin: issuer, 'sec-fetch-site': 'cross-site' }, 403],
+    // What Chromium sends for our own form under Referrer-Policy: no-referrer.
+    [{ origin: 'null', 'sec-fetch-site': 'same-origin' }, 303],
+  ] as const) {
+    const { browser, interactionPath } = await loginPage();
+    const answer = await browser.request(`${interactionPath}/login`, { method: 'POST', headers, form: { login: 'alice', password: SECRETS.alice } });
+    t.equal(answer.status, expected, JSON.stringify(headers));
+    if (expected === 403) t.notOk(browser.jar.get('_session'), 'no session');
+  }
+});
+
 t.test('case 72/73: a login or consent POST for another interaction is refused', async (t) => {
   const { browser } = await loginPage();
   const other = await browser.request('/interaction/not-a-real-uid/login', { method: 'POST', form: { login: 'alice', password: SECRETS.alice } });
