@@ -77,6 +77,7 @@ export class PayloadAdapter implements Adapter {
     if (UNSTORABLE_JSON.test(json)) throw new errors.InvalidRequest('request parameters must not contain NUL characters or invalid Unicode');
     // A Grant is its own grant: revoking by grant id must delete the Grant row too.
     const grantId = this.#model === 'Grant' ? id : payload.grantId;
+    if (this.#model === 'Grant') this.#lookups.forgetGrant(digest(id));
     await guarded(() => upsertPayload(this.#db, {
       realm: this.#realm,
       model: this.#model,
@@ -114,16 +115,19 @@ export class PayloadAdapter implements Adapter {
     const idDigest = digest(id);
     const won = await guarded(() => consumePayload(this.#db, this.#realm, this.#model, idDigest));
     if (!won) {
+      this.#lookups.forgetAllGrants();
       await guarded(() => deleteGrantOf(this.#db, this.#realm, this.#model, idDigest));
       throw new errors.InvalidGrant('grant request is invalid (already redeemed)');
     }
   }
 
   async destroy(id: string): Promise<void> {
+    if (this.#model === 'Grant') this.#lookups.forgetGrant(digest(id));
     await guarded(() => destroyPayload(this.#db, this.#realm, this.#model, digest(id)));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    this.#lookups.forgetGrant(digest(grantId));
     await guarded(() => deleteGrant(this.#db, this.#realm, grantId));
   }
 }

@@ -34,15 +34,31 @@ function live(db: Db, realm: string, model: string) {
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]));
 }
 
-const LIVE = '(expires_at is null or expires_at > now())';
+/** A row found by id, with its Grant when it belongs to one (read in the same statement). */
+export type FoundWithGrant = Found & { model: string; grant_id: string | null; grant_payload: Record<string, unknown> | null };
 
-const FIND: Statement = {
-  name: 'latchkey_payload_find',
-  text: `select payload, consumed_at from oidc_payloads where realm = $1 and model = $2 and id = $3 and ${LIVE}`,
-};
+/**
+ * One primary-key lookup of a row of model `$n`, joined to the live Grant it
+ * belongs to: oidc-provider looks the Grant up right after every token
+ * (introspection, userinfo, refresh), and this saves that round trip. Grant
+ * ids are stored as SHA-256 base64url digests, which PostgreSQL computes
+ * here exactly as src/oidc/payload-adapter.ts does.
+ */
+function lookUpWithGrant(modelParameter: string): string {
+  return `select p.model, p.payload, p.consumed_at, p.grant_id, g.payload as grant_payload
+    from oidc_payloads p
+    left join oidc_payloads g
+      on p.grant_id is not null and p.model <> 'Grant'
+     and g.realm = p.realm and g.model = 'Grant'
+     and g.id = translate(rtrim(encode(sha256(convert_to(p.grant_id, 'UTF8')), 'base64'), '='), '+/', '-_')
+     and (g.expires_at is null or g.expires_at > now())
+    where p.realm = $1 and p.model = ${modelParameter} and p.id = $2 and (p.expires_at is null or p.expires_at > now())`;
+}
 
-export async function findPayload(db: Db, realm: string, model: string, id: string): Promise<Found | undefined> {
-  return (await runStatement<Found>(db, FIND, [realm, model, id])).rows[0];
+const FIND: Statement = { name: 'latchkey_payload_find', text: lookUpWithGrant('$3') };
+
+export async function findPayload(db: Db, realm: string, model: string, id: string): Promise<FoundWithGrant | undefined> {
+  return (await runStatement<FoundWithGrant>(db, FIND, [realm, id, model])).rows[0];
 }
 
 /**
@@ -54,18 +70,16 @@ export async function findPayload(db: Db, realm: string, model: string, id: stri
  */
 const findAcrossModels = new Map<number, Statement>();
 
-export async function findPayloadAcrossModels(db: Db, realm: string, models: readonly string[], id: string): Promise<(Found & { model: string })[]> {
+export async function findPayloadAcrossModels(db: Db, realm: string, models: readonly string[], id: string): Promise<FoundWithGrant[]> {
   let statement = findAcrossModels.get(models.length);
   if (!statement) {
     statement = {
       name: `latchkey_payload_find_${models.length}`,
-      text: models
-        .map((_, i) => `select model, payload, consumed_at from oidc_payloads where realm = $1 and model = $${i + 3} and id = $2 and ${LIVE}`)
-        .join(' union all '),
+      text: models.map((_, i) => lookUpWithGrant(`$${i + 3}`)).join(' union all '),
     };
     findAcrossModels.set(models.length, statement);
   }
-  return (await runStatement<Found & { model: string }>(db, statement, [realm, id, ...models])).rows;
+  return (await runStatement<FoundWithGrant>(db, statement, [realm, id, ...models])).rows;
 }
 
 export async function findPayloadByUid(db: Db, realm: string, model: string, uid: string): Promise<Found | undefined> {

@@ -52,3 +52,40 @@ t.test('expired rows are invisible and realms are separate in coalesced lookups'
   t.equal(refresh, undefined, 'the other realm\'s row is not this realm\'s');
   t.match(otherRealm, { kind: 'RefreshToken' });
 });
+
+t.test('a token is read with its Grant; revocation in this process is never answered from that', async (t) => {
+  const grantId = unique();
+  const tokenId = unique();
+  await adapter('Grant').upsert(grantId, { kind: 'Grant', jti: grantId, accountId: 'alice', clientId: 'web1' } as never, 600);
+  await adapter('AccessToken').upsert(tokenId, { kind: 'AccessToken', jti: tokenId, grantId, clientId: 'web1' } as never, 600);
+
+  t.match(await adapter('AccessToken').find(tokenId), { grantId });
+  t.match(await adapter('Grant').find(grantId), { kind: 'Grant', accountId: 'alice' }, 'the Grant, as read with the token');
+
+  await adapter('AccessToken').find(tokenId); // reads the Grant again
+  await adapter('Grant').revokeByGrantId(grantId);
+  t.equal(await adapter('Grant').find(grantId), undefined, 'revoked here: gone at once');
+  t.equal(await adapter('AccessToken').find(tokenId), undefined, 'and its token too');
+});
+
+t.test('a Grant deleted by another instance is seen as deleted once the short prefetch window has passed', async (t) => {
+  const grantId = unique();
+  const tokenId = unique();
+  await adapter('Grant').upsert(grantId, { kind: 'Grant', jti: grantId } as never, 600);
+  await adapter('RefreshToken').upsert(tokenId, { kind: 'RefreshToken', jti: tokenId, grantId } as never, 600);
+  await adapter('RefreshToken').find(tokenId);
+  // Another instance revokes the grant: the row goes, this process is not told.
+  await db.deleteFrom('oidc_payloads').where('realm', '=', 'default').where('grant_id', '=', grantId).execute();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(await adapter('Grant').find(grantId), undefined);
+});
+
+t.test('an expired Grant is not read with its token', async (t) => {
+  const grantId = unique();
+  const tokenId = unique();
+  await adapter('Grant').upsert(grantId, { kind: 'Grant', jti: grantId } as never, 1);
+  await adapter('AccessToken').upsert(tokenId, { kind: 'AccessToken', jti: tokenId, grantId } as never, 600);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.ok(await adapter('AccessToken').find(tokenId), 'the token row is still there');
+  t.equal(await adapter('Grant').find(grantId), undefined, 'but its Grant expired');
+});
