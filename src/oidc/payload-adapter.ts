@@ -78,6 +78,7 @@ export class PayloadAdapter implements Adapter {
     // A Grant is its own grant: revoking by grant id must delete the Grant row too.
     const grantId = this.#model === 'Grant' ? id : payload.grantId;
     if (this.#model === 'Grant') this.#lookups.forgetGrant(digest(id));
+    if (this.#model === 'Session' && payload.uid) this.#lookups.forgetSession(digest(payload.uid));
     await guarded(() => upsertPayload(this.#db, {
       realm: this.#realm,
       model: this.#model,
@@ -99,7 +100,9 @@ export class PayloadAdapter implements Adapter {
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     if (!isPlausibleId(uid)) return undefined;
-    const row = await guarded(() => findPayloadByUid(this.#db, this.#realm, this.#model, digest(uid)));
+    const uidDigest = digest(uid);
+    const lookUp = () => findPayloadByUid(this.#db, this.#realm, this.#model, uidDigest);
+    const row = await guarded(() => (this.#model === 'Session' ? this.#lookups.findSessionByUid(uidDigest, lookUp) : lookUp()));
     // Without `jti`: a Session's id is its cookie value, which is not stored.
     // oidc-provider uses sessions found by uid only for read-only binding checks.
     return row && restore(row);
@@ -116,6 +119,7 @@ export class PayloadAdapter implements Adapter {
     const won = await guarded(() => consumePayload(this.#db, this.#realm, this.#model, idDigest));
     if (!won) {
       this.#lookups.forgetAllGrants();
+      this.#lookups.forgetAllSessions();
       await guarded(() => deleteGrantOf(this.#db, this.#realm, this.#model, idDigest));
       throw new errors.InvalidGrant('grant request is invalid (already redeemed)');
     }
@@ -123,6 +127,7 @@ export class PayloadAdapter implements Adapter {
 
   async destroy(id: string): Promise<void> {
     if (this.#model === 'Grant') this.#lookups.forgetGrant(digest(id));
+    if (this.#model === 'Session') this.#lookups.forgetAllSessions(); // its uid is in the payload, not the id
     await guarded(() => destroyPayload(this.#db, this.#realm, this.#model, digest(id)));
   }
 

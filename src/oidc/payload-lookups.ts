@@ -25,8 +25,8 @@ const PREFETCHED_GRANT_LIMIT = 10_000;
  *   and RefreshToken in parallel (introspection, revocation, userinfo); those
  *   calls arrive in the same tick, so they are gathered until the microtask
  *   queue drains and sent as one statement.
- * - Each token is read together with its Grant (see findPayload), which
- *   answers the engine's Grant lookup that follows.
+ * - Each token is read together with its Grant and Session (see
+ *   findPayload), which answer the engine's lookups that follow.
  */
 export class PayloadLookups {
   static #perDatabase = new WeakMap<Db, Map<string, PayloadLookups>>();
@@ -44,6 +44,7 @@ export class PayloadLookups {
   readonly #realm: string;
   #pending = new Map<string, Waiting>();
   readonly #grants = new Map<string, { found: Found; until: number }>();
+  readonly #sessions = new Map<string, { found: Found; until: number }>();
 
   private constructor(db: Db, realm: string) {
     this.#db = db;
@@ -52,11 +53,8 @@ export class PayloadLookups {
 
   find(model: string, id: string): Promise<Found> {
     if (model === 'Grant') {
-      const prefetched = this.#grants.get(id);
-      if (prefetched) {
-        this.#grants.delete(id);
-        if (prefetched.until > Date.now()) return Promise.resolve(prefetched.found);
-      }
+      const prefetched = takeFresh(this.#grants, id);
+      if (prefetched) return prefetched;
     }
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) queueMicrotask(() => this.#flush());
@@ -67,6 +65,19 @@ export class PayloadLookups {
       else waiting.models.set(model, [resolve]);
       waiting.failures.push(reject);
     });
+  }
+
+  /** A Session by the digest of its uid: from a prefetch when one was just read with a token. */
+  findSessionByUid(uid: string, lookUp: () => Promise<Found>): Promise<Found> {
+    return takeFresh(this.#sessions, uid) ?? lookUp();
+  }
+
+  forgetSession(uid: string): void {
+    this.#sessions.delete(uid);
+  }
+
+  forgetAllSessions(): void {
+    this.#sessions.clear();
   }
 
   /** A Grant deleted or rewritten by this process is never answered from a prefetch. */
@@ -102,9 +113,26 @@ export class PayloadLookups {
   }
 
   #keepGrant(row: FoundWithGrant): void {
-    if (!row.grant_id || !row.grant_payload) return;
-    if (this.#grants.size >= PREFETCHED_GRANT_LIMIT) this.#grants.delete(this.#grants.keys().next().value!);
-    const id = createHash('sha256').update(row.grant_id).digest('base64url');
-    this.#grants.set(id, { found: { payload: row.grant_payload, consumed_at: null }, until: Date.now() + PREFETCHED_GRANT_MS });
+    const until = Date.now() + PREFETCHED_GRANT_MS;
+    if (row.grant_id && row.grant_payload) {
+      const id = createHash('sha256').update(row.grant_id).digest('base64url');
+      keep(this.#grants, id, { found: { payload: row.grant_payload, consumed_at: null }, until });
+    }
+    if (row.session_uid && row.session_payload) {
+      keep(this.#sessions, row.session_uid, { found: { payload: row.session_payload, consumed_at: null }, until });
+    }
   }
+}
+
+function keep(map: Map<string, { found: Found; until: number }>, key: string, entry: { found: Found; until: number }): void {
+  if (map.size >= PREFETCHED_GRANT_LIMIT) map.delete(map.keys().next().value!);
+  map.set(key, entry);
+}
+
+/** A prefetched answer is used once, and only while fresh. */
+function takeFresh(map: Map<string, { found: Found; until: number }>, key: string): Promise<Found> | undefined {
+  const entry = map.get(key);
+  if (!entry) return undefined;
+  map.delete(key);
+  return entry.until > Date.now() ? Promise.resolve(entry.found) : undefined;
 }

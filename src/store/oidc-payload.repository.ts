@@ -34,24 +34,36 @@ function live(db: Db, realm: string, model: string) {
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]));
 }
 
-/** A row found by id, with its Grant when it belongs to one (read in the same statement). */
-export type FoundWithGrant = Found & { model: string; grant_id: string | null; grant_payload: Record<string, unknown> | null };
+/** A row found by id, with the Grant and Session it belongs to (read in the same statement). */
+export type FoundWithGrant = Found & {
+  model: string;
+  grant_id: string | null;
+  grant_payload: Record<string, unknown> | null;
+  /** Digest of the Session's uid, when the Session was found. */
+  session_uid: string | null;
+  session_payload: Record<string, unknown> | null;
+};
+
+/** SHA-256 base64url in SQL, exactly as src/oidc/payload-adapter.ts digests ids and uids. */
+const digestOf = (expression: string) => `translate(rtrim(encode(sha256(convert_to(${expression}, 'UTF8')), 'base64'), '='), '+/', '-_')`;
 
 /**
- * One primary-key lookup of a row of model `$n`, joined to the live Grant it
- * belongs to: oidc-provider looks the Grant up right after every token
- * (introspection, userinfo, refresh), and this saves that round trip. Grant
- * ids are stored as SHA-256 base64url digests, which PostgreSQL computes
- * here exactly as src/oidc/payload-adapter.ts does.
+ * One primary-key lookup of a row of model `$n`, joined to the live Grant and
+ * Session it belongs to: oidc-provider looks both up right after a user's
+ * token (introspection, userinfo, refresh), and this saves those round
+ * trips. Both joins use the primary key or the uid index.
  */
 function lookUpWithGrant(modelParameter: string): string {
-  return `select p.model, p.payload, p.consumed_at, p.grant_id, g.payload as grant_payload
+  return `select p.model, p.payload, p.consumed_at, p.grant_id, g.payload as grant_payload, s.uid as session_uid, s.payload as session_payload
     from oidc_payloads p
     left join oidc_payloads g
       on p.grant_id is not null and p.model <> 'Grant'
-     and g.realm = p.realm and g.model = 'Grant'
-     and g.id = translate(rtrim(encode(sha256(convert_to(p.grant_id, 'UTF8')), 'base64'), '='), '+/', '-_')
+     and g.realm = p.realm and g.model = 'Grant' and g.id = ${digestOf('p.grant_id')}
      and (g.expires_at is null or g.expires_at > now())
+    left join oidc_payloads s
+      on p.payload ? 'sessionUid' and p.model <> 'Session'
+     and s.realm = p.realm and s.model = 'Session' and s.uid = ${digestOf("p.payload->>'sessionUid'")}
+     and (s.expires_at is null or s.expires_at > now())
     where p.realm = $1 and p.model = ${modelParameter} and p.id = $2 and (p.expires_at is null or p.expires_at > now())`;
 }
 
@@ -82,8 +94,13 @@ export async function findPayloadAcrossModels(db: Db, realm: string, models: rea
   return (await runStatement<FoundWithGrant>(db, statement, [realm, id, ...models])).rows;
 }
 
+const FIND_BY_UID: Statement = {
+  name: 'latchkey_payload_find_by_uid',
+  text: 'select payload, consumed_at from oidc_payloads where realm = $1 and model = $2 and uid = $3 and (expires_at is null or expires_at > now())',
+};
+
 export async function findPayloadByUid(db: Db, realm: string, model: string, uid: string): Promise<Found | undefined> {
-  return live(db, realm, model).where('uid', '=', uid).executeTakeFirst();
+  return (await runStatement<Found>(db, FIND_BY_UID, [realm, model, uid])).rows[0];
 }
 
 export async function findPayloadByUserCode(db: Db, realm: string, model: string, userCode: string): Promise<Found | undefined> {

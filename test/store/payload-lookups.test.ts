@@ -89,3 +89,19 @@ t.test('an expired Grant is not read with its token', async (t) => {
   t.ok(await adapter('AccessToken').find(tokenId), 'the token row is still there');
   t.equal(await adapter('Grant').find(grantId), undefined, 'but its Grant expired');
 });
+
+t.test('a token is read with its Session; a logout in this process is never answered from that', async (t) => {
+  const sessionId = unique();
+  const sessionUid = unique();
+  const tokenId = unique();
+  await adapter('Session').upsert(sessionId, { kind: 'Session', jti: sessionId, uid: sessionUid, accountId: 'alice' } as never, 600);
+  await adapter('AccessToken').upsert(tokenId, { kind: 'AccessToken', jti: tokenId, sessionUid } as never, 600);
+
+  await adapter('AccessToken').find(tokenId);
+  t.match(await adapter('Session').findByUid(sessionUid), { uid: sessionUid, accountId: 'alice' }, 'the Session, as read with the token');
+  t.notOk((await adapter('Session').findByUid(sessionUid))?.jti, 'found by uid: without its id (the cookie value)');
+
+  await adapter('AccessToken').find(tokenId); // reads the Session again
+  await adapter('Session').destroy(sessionId);
+  t.equal(await adapter('Session').findByUid(sessionUid), undefined, 'logged out here: gone at once');
+});
