@@ -22,6 +22,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --profile              CPU profiles + SQL statements per request (client_credentials, introspection)
   --scale                1M live + expired tokens preloaded: figures vs the empty table, sweeper
   --soak                 saturation for --soak-minutes (5): RSS and event-loop delay at minute 1 and the last
+  --client-auth          interleaved timing of failed client authentications (unknown client vs wrong secrets)
   --duration <s>         seconds per run (10; smoke 2)
   --runs <n>             runs per server and scenario (3; smoke 1)
   --warmup <s>           untimed warm-up per server and scenario (2; smoke 0)

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
 import { launcher, parseOptions, USAGE, type BenchOptions, type Launch } from './bench-options.ts';
+import { formatClientAuthTiming, runClientAuthTiming } from './client-auth-timing.ts';
 import { runProfile } from './profile.ts';
 import { aggregate, formatTable, scenarioReport, writeResults, type ScenarioReport } from './report.ts';
 import { runScale } from './scale.ts';
@@ -12,7 +13,7 @@ import { runSoak } from './soak.ts';
 import type { RunResult } from './load.ts';
 
 /**
- * `npm run bench` (and `bench:smoke`, `-- --profile|--scale|--soak`): creates
+ * `npm run bench` (and `bench:smoke`, `-- --profile|--scale|--soak|--client-auth`): creates
  * a fresh PostgreSQL database, starts Latchkey on it and the in-memory
  * baseline as child processes pinned to core 0 (this process, the load
  * generator, on core 1), runs the scenarios alternating between the two,
@@ -21,6 +22,8 @@ import type { RunResult } from './load.ts';
  * errors or non-2xx answers, never on timing.
  */
 const SMOKE_DEADLINE_MS = 170_000;
+/** `--client-auth`: rounds of every kind (each failure costs one argon2id verification, ~20–35 ms). */
+const CLIENT_AUTH_ROUNDS = 300;
 
 let database: BenchDatabase | undefined;
 let keysDir: string | undefined;
@@ -39,7 +42,7 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-async function main(options: BenchOptions): Promise<number> {
+async function main(options: BenchOptions, clientAuth: boolean): Promise<number> {
   const pinned = options.pin && os.availableParallelism() >= 2 && pinSelf(1);
   log(`bench: ${options.mode} mode; ${pinned ? 'servers pinned to core 0, load generator to core 1' : `not pinned${hasTaskset ? '' : ' (no taskset)'}`}`);
   database = await createBenchDatabase();
@@ -50,6 +53,13 @@ async function main(options: BenchOptions): Promise<number> {
   const machine = { cpus: os.availableParallelism(), cpu_model: os.cpus()[0]?.model, node: process.version, pinned, loadavg_at_start: os.loadavg() };
   if (os.loadavg()[0]! > 1) log(`bench: load average ${os.loadavg()[0]!.toFixed(2)} before starting: other processes are busy, figures will be lower and noisier`);
 
+  if (clientAuth) {
+    // With --smoke: a quick check that it runs (10 rounds), not a measurement.
+    const report = await runClientAuthTiming(launch, database, keysDir, { rounds: options.mode === 'smoke' ? 10 : CLIENT_AUTH_ROUNDS, warmupRounds: 3 });
+    process.stdout.write(`\n${formatClientAuthTiming(report)}\n`);
+    log(`results: ${await writeResults({ machine, options, clientAuth: report }, '-client-auth')}`);
+    return report.errors > 0 ? 1 : 0;
+  }
   if (options.mode === 'profile') {
     const profile = await runProfile(launch, options, allScenarios(), { url: database.url, core: pinned ? 0 : undefined });
     log(`results: ${await writeResults({ machine, options, profile }, '-profile')}`);
@@ -114,8 +124,11 @@ async function runScenarios(launch: Launch, scenarios: Scenario[], options: Benc
 }
 
 let options: BenchOptions;
+// --client-auth is a mode of its own (bench/client-auth-timing.ts); the shared options parser does not know it.
+const argv = process.argv.slice(2);
+const clientAuth = argv.includes('--client-auth');
 try {
-  options = parseOptions(process.argv.slice(2));
+  options = parseOptions(argv.filter((arg) => arg !== '--client-auth'));
 } catch (error) {
   log(`${(error as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -137,7 +150,7 @@ if (options.mode === 'smoke') {
 
 let code = 1;
 try {
-  code = await main(options);
+  code = await main(options, clientAuth);
 } catch (error) {
   log(`bench failed: ${(error as Error).stack ?? error}`);
 } finally {

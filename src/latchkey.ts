@@ -5,7 +5,10 @@ import { buildApp, ASSETS_PATH, type MountedRealm } from './http/build-app.ts';
 import { createProviderPages } from './http/provider-pages.ts';
 import { loadKeySet, type KeySet } from './keys/signing-keys.ts';
 import { startSweeper } from './oidc/expired-payload-sweeper.ts';
+import { interactionClaims } from './oidc/interaction-claims.ts';
 import { createProvider, type RealmSettings } from './oidc/provider-factory.ts';
+import { createClientAuthLimiters } from './rate-limits/client-auth-limiters.ts';
+import { createLoginLimiters } from './rate-limits/login-limiters.ts';
 import { resolveLifetimes } from './oidc/token-lifetimes.ts';
 import { applySetup } from './realms/realm-setup.ts';
 import { openServices, type Services } from './services.ts';
@@ -38,11 +41,15 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
     for (const report of reports) logger.info(report, 'declarative setup applied');
 
     const realmSettings = realmList(config);
+    // The brakes live as long as the process: providers are rebuilt on every key rotation.
+    const clientAuthLimiters = createClientAuthLimiters();
+    const loginLimiters = createLoginLimiters();
     const buildProviders = async (keySet: KeySet) => Promise.all(realmSettings.map(async (settings) => {
       const knownScopes = (await services.clients.list(settings.name))
         .flatMap((c) => String(c.metadata['scope'] ?? '').split(' ').filter(Boolean));
       return createProvider({
         db: services.database.db,
+        unitOfWork: services.database.unitOfWork,
         realm: settings,
         keys: keySet,
         cookieKeys: services.secrets.cookieKeys,
@@ -51,15 +58,23 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
         pages: createProviderPages(ASSETS_PATH, { mountPath: settings.mountPath, realmBranding: settings.branding }),
         trustProxy: config.trustProxy,
         knownScopes,
+        clientAuthLimiters,
       });
     }));
-    const realms: MountedRealm[] = (await buildProviders(keys)).map((provider, i) => ({ settings: realmSettings[i]!, provider }));
+    const realms: MountedRealm[] = (await buildProviders(keys)).map((provider, i) => ({
+      settings: realmSettings[i]!,
+      provider,
+      interactions: interactionClaims(services.database.db, realmSettings[i]!.name),
+    }));
 
     const app = await buildApp({
       logger,
       realms,
       accounts: services.accounts,
       ping: services.database.ping,
+      unitOfWork: services.database.unitOfWork,
+      loginLimiters,
+      logRequests: config.logRequests,
       trustProxy: config.trustProxy,
       jwks: { jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds, x5tS256: () => keys.x5tS256 },
     });

@@ -28,12 +28,13 @@ export class StartupError extends Error {
  * belongs to this process); a PostgreSQL server is migrated only by
  * `latchkey migrate`, and opening it with pending migrations is refused.
  */
-export async function openServices(config: LatchkeyConfig, logger: Logger, { inMemory = false } = {}): Promise<Services> {
+export async function openServices(config: LatchkeyConfig, logger: Logger, { inMemory = false, role = 'server' } = {}): Promise<Services> {
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: inMemory ? undefined : path.join(config.dataDir, 'pglite'),
     poolMax: config.dbPoolMax,
     connectTimeoutMs: config.dbConnectTimeoutMs,
+    role,
     logger,
   });
   try {
@@ -54,7 +55,7 @@ export async function openServices(config: LatchkeyConfig, logger: Logger, { inM
       secrets,
       secretVerifier: createSecretVerifier({ digestKey: secrets.digestKey, hasher }),
       accounts: new AccountService(database.db, hasher),
-      clients: new ClientService(database.db, hasher, secrets.digestKey),
+      clients: new ClientService(database.db, hasher, secrets.digestKey, { production: config.nodeEnv === 'production' }),
     };
   } catch (error) {
     await database.close();

@@ -76,6 +76,17 @@ export class AccountService {
     return ok && !user.disabled ? user : undefined;
   }
 
+  /**
+   * The id of the account a login names (username or e-mail address, any
+   * case, surrounding spaces ignored: the lookup `authenticate` does),
+   * without checking any password, so that sign-in brakes count per account
+   * rather than per spelling. Disabled accounts resolve too.
+   */
+  async resolveLogin(realm: string, login: string): Promise<string | undefined> {
+    if (!isPlausible(login)) return undefined;
+    return (await findUserByLogin(this.#db, realm, login.trim()))?.id;
+  }
+
   async list(realm: string): Promise<StoredUser[]> {
     return listUsers(this.#db, realm);
   }

@@ -4,7 +4,6 @@ import { createLogger, type Logger } from '../log/logger.ts';
 import { openServices, type Services } from '../services.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import type { CliIo } from './command-line.ts';
-import { acquireEmbeddedLock } from './embedded-lock.ts';
 
 /**
  * What every database command needs: the configuration (read through the
@@ -34,47 +33,39 @@ function cliLogLevel(level: string): string {
   return level === 'info' ? 'warn' : level;
 }
 
-/** Opens the services (the embedded database is migrated on open, a server must be migrated). */
+/**
+ * Opens the services (the embedded database is migrated on open, a server
+ * must be migrated). Opening the embedded database takes its lock, so a
+ * command is refused while a server or another command has it open.
+ */
 export async function withServices<T>(context: CommandContext, role: string, work: (services: Services) => Promise<T>): Promise<T> {
-  return underEmbeddedLock(context, role, async () => {
-    const services = await openServices(context.config, context.logger);
-    try {
-      return await work(services);
-    } finally {
-      await services.database.close();
-    }
-  });
+  const services = await openServices(context.config, context.logger, { role });
+  try {
+    return await work(services);
+  } finally {
+    await services.database.close();
+  }
 }
 
 /** Opens the bare database, whatever its schema version (for `migrate`). */
 export async function withDatabase<T>(context: CommandContext, role: string, work: (database: Database) => Promise<T>): Promise<T> {
-  return underEmbeddedLock(context, role, async () => {
-    const database = await openDatabase({
-      databaseUrl: context.config.databaseUrl,
-      dataDir: embeddedDatabaseDir(context.config),
-      poolMax: 2,
-      connectTimeoutMs: context.config.dbConnectTimeoutMs,
-      logger: context.logger,
-    });
-    try {
-      return await work(database);
-    } finally {
-      await database.close();
-    }
+  const database = await openDatabase({
+    databaseUrl: context.config.databaseUrl,
+    dataDir: embeddedDatabaseDir(context.config),
+    poolMax: 2,
+    connectTimeoutMs: context.config.dbConnectTimeoutMs,
+    queryTimeoutMs: 0, // a migration may build an index over millions of rows
+    role,
+    logger: context.logger,
   });
+  try {
+    return await work(database);
+  } finally {
+    await database.close();
+  }
 }
 
 /** Where openServices keeps the embedded database (src/services.ts). */
 export function embeddedDatabaseDir(config: Pick<LatchkeyConfig, 'dataDir'>): string {
   return path.join(config.dataDir, 'pglite');
-}
-
-async function underEmbeddedLock<T>(context: CommandContext, role: string, work: () => Promise<T>): Promise<T> {
-  if (context.config.databaseUrl) return work();
-  const lock = await acquireEmbeddedLock(context.config.dataDir, role);
-  try {
-    return await work();
-  } finally {
-    await lock.release();
-  }
 }

@@ -1,8 +1,12 @@
 import type { StoredClient } from '../store/client.repository.ts';
 
+export type { ClientPermission } from '../config/index.ts';
+
 /**
  * Client metadata properties Latchkey adds to RFC 7591's, registered with
  * oidc-provider as `extraClientMetadata` so they travel with the client.
+ * Their values are checked with the other fields by the client rules
+ * (src/config/client-field-rules.ts).
  */
 export const EXTRA_CLIENT_METADATA = [
   'permissions',                            // e.g. ['introspection']: a resource server
@@ -11,8 +15,6 @@ export const EXTRA_CLIENT_METADATA = [
   'background_uri',                         // login page branding (iPIM OAUTH2_BACKGROUND)
   'primary_color',
 ] as const;
-
-export type ClientPermission = 'introspection';
 
 /**
  * The metadata oidc-provider sees. The stored hash stands in for

@@ -14,6 +14,11 @@ import { isArgon2idHash, MAX_SECRET_LENGTH, type PasswordHasher } from '../accou
  * The cache holds only positive results, keyed by a digest of (client, stored
  * hash, presented secret): changing or removing the secret changes the key,
  * so the cache can never accept a secret the database no longer holds.
+ *
+ * Every failure costs one argon2id verification, whatever decided it: a
+ * wrong generated secret and an unknown client pay for one against a dummy
+ * hash (`payForFailure`), so that the time of an answer does not tell which
+ * clients exist or how their secrets are stored.
  */
 const HMAC_PREFIX = '$hmac-sha256$';
 
@@ -30,7 +35,23 @@ export function isStoredSecretForm(value: string): boolean {
 }
 
 export interface SecretVerifier {
+  /**
+   * What is known without a slow hash: `correct` or `wrong` for a generated
+   * secret (a keyed digest, microseconds), `correct` for a chosen secret
+   * verified within the cache's lifetime, `unsure` when only argon2id can tell.
+   */
+  quickCheck(clientId: string, stored: string, presented: string): 'correct' | 'wrong' | 'unsure';
+  /** The full check: argon2id for chosen secrets (single flight, cached when correct). */
   verify(clientId: string, stored: string, presented: string): Promise<boolean>;
+  /**
+   * One argon2id verification against a dummy hash, for a failure that no
+   * slow hash decided (unknown client, wrong generated secret), so that it
+   * takes as long as a wrong chosen secret. Throws HasherBusyError like any
+   * verification when too many are queued.
+   */
+  payForFailure(presented: string): Promise<void>;
+  /** Makes the dummy hash now, so that the first failure costs what every later one does. */
+  prepare(): Promise<void>;
 }
 
 export function createSecretVerifier({ digestKey, hasher, cacheSize = 10_000, cacheTtlMs = 15 * 60_000, now = Date.now }: {
@@ -49,22 +70,44 @@ export function createSecretVerifier({ digestKey, hasher, cacheSize = 10_000, ca
     if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);
   }
 
-  return {
-    async verify(clientId, stored, presented) {
-      if (typeof presented !== 'string' || presented.length === 0 || presented.length > MAX_SECRET_LENGTH) return false;
-      if (stored.startsWith(HMAC_PREFIX)) {
-        const expected = Buffer.from(stored);
-        const actual = Buffer.from(digestGeneratedSecret(presented, digestKey));
-        return expected.length === actual.length && timingSafeEqual(expected, actual);
-      }
-      if (!isArgon2idHash(stored)) return false;
+  const cacheKey = (clientId: string, stored: string, presented: string) =>
+    createHash('sha256').update(`${clientId}\0${stored}\0${presented}`).digest('base64url');
+  const plausible = (presented: unknown): presented is string =>
+    typeof presented === 'string' && presented.length > 0 && presented.length <= MAX_SECRET_LENGTH;
 
-      const key = createHash('sha256').update(`${clientId}\0${stored}\0${presented}`).digest('base64url');
-      const expiry = verified.get(key);
-      if (expiry !== undefined && expiry > now()) {
-        remember(key);
-        return true;
-      }
+  // The dummy hash costs one argon2id hash, made once per process, with the
+  // parameters every chosen secret is hashed with; a failed attempt to make
+  // it (hasher busy) is retried by the next failure.
+  let dummy: Promise<string> | undefined;
+  const dummyHash = () => {
+    dummy ??= hasher.hash(randomBytes(16).toString('base64url')).catch((error: unknown) => {
+      dummy = undefined;
+      throw error;
+    });
+    return dummy;
+  };
+
+  const quickCheck: SecretVerifier['quickCheck'] = (clientId, stored, presented) => {
+    if (!plausible(presented)) return 'wrong';
+    if (stored.startsWith(HMAC_PREFIX)) {
+      const expected = Buffer.from(stored);
+      const actual = Buffer.from(digestGeneratedSecret(presented, digestKey));
+      return expected.length === actual.length && timingSafeEqual(expected, actual) ? 'correct' : 'wrong';
+    }
+    if (!isArgon2idHash(stored)) return 'wrong';
+    const key = cacheKey(clientId, stored, presented);
+    const expiry = verified.get(key);
+    if (expiry === undefined || expiry <= now()) return 'unsure';
+    remember(key);
+    return 'correct';
+  };
+
+  return {
+    quickCheck,
+    async verify(clientId, stored, presented) {
+      const quick = quickCheck(clientId, stored, presented);
+      if (quick !== 'unsure') return quick === 'correct';
+      const key = cacheKey(clientId, stored, presented);
       // Single flight: a burst of requests with the same credentials (a
       // service starting 64 workers) pays for one argon2 verification, not 64.
       let check = inflight.get(key);
@@ -76,6 +119,14 @@ export function createSecretVerifier({ digestKey, hasher, cacheSize = 10_000, ca
       if (ok) remember(key);
       else verified.delete(key);
       return ok;
+    },
+    async payForFailure(presented) {
+      // Over-long secrets are refused before hashing on every path alike.
+      if (typeof presented !== 'string' || presented.length > MAX_SECRET_LENGTH) return;
+      await hasher.verify(await dummyHash(), presented);
+    },
+    async prepare() {
+      await dummyHash();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { isArgon2idHash, type PasswordHasher } from '../accounts/password-hasher.ts';
+import { checkClient, describeClientProblem, type ClientDeclaration, type ClientProblem } from '../config/index.ts';
 import type { Db } from '../store/database.ts';
 import { deleteClient, findClient, listClients, upsertClient, type StoredClient } from '../store/client.repository.ts';
 import { deleteGrantsOfClient } from '../store/oidc-payload.repository.ts';
@@ -13,28 +14,47 @@ export interface ClientDefinition {
 
 export type PutOutcome = 'created' | 'updated' | 'unchanged';
 
+/** A definition the client rules (src/config/client-rules.ts) refuse; nothing was stored. */
+export class ClientDefinitionError extends Error {
+  override name = 'ClientDefinitionError';
+  /** Every problem, each naming its field; the message never holds a value. */
+  readonly problems: readonly ClientProblem[];
+
+  constructor(problems: readonly ClientProblem[]) {
+    super(problems.map(describeClientProblem).join('; '));
+    this.problems = problems;
+  }
+}
+
 /**
- * Clients of a realm. Secrets are hashed before they reach the store:
- * generated ones as a keyed digest, chosen ones as argon2id.
+ * Clients of a realm. Every definition is judged by the client rules that
+ * the setup file and the CLI apply, with the same context, so that no path
+ * stores a client they would refuse; it is stored with its defaults filled
+ * in. Secrets are hashed before they reach the store: generated ones as a
+ * keyed digest, chosen ones as argon2id.
  */
 export class ClientService {
   readonly #db: Db;
   readonly #hasher: PasswordHasher;
   readonly #digestKey: Buffer;
+  readonly #production: boolean;
 
-  constructor(db: Db, hasher: PasswordHasher, digestKey: Buffer) {
+  /** `production`: NODE_ENV=production, where the rules refuse development conveniences. */
+  constructor(db: Db, hasher: PasswordHasher, digestKey: Buffer, { production }: { production: boolean }) {
     this.#db = db;
     this.#hasher = hasher;
     this.#digestKey = digestKey;
+    this.#production = production;
   }
 
   /**
    * Creates or replaces a client from a declaration. Idempotent: the stored
    * hash is kept when the declared secret still verifies against it, and
    * nothing is written when nothing changed.
+   * @throws ClientDefinitionError when the rules refuse the definition.
    */
   async put(realm: string, definition: ClientDefinition): Promise<PutOutcome> {
-    const { client_id: clientId, client_secret: secret, ...metadata } = definition;
+    const { client_id: clientId, client_secret: secret, ...metadata } = this.#judged(definition, false);
     const existing = await findClient(this.#db, realm, clientId);
     const secretHash = await this.#secretHashFor(secret, existing);
     if (existing && secretHash === existing.secret_hash && sameJson(existing.metadata, metadata)) return 'unchanged';
@@ -42,9 +62,12 @@ export class ClientService {
     return created ? 'created' : 'updated';
   }
 
-  /** Adds a client with a generated secret (256 bits), returned once and stored only as a digest. */
+  /**
+   * Adds a client with a generated secret (256 bits), returned once and stored only as a digest.
+   * @throws ClientDefinitionError when the rules refuse the definition (one carrying a secret included).
+   */
   async addWithGeneratedSecret(realm: string, definition: ClientDefinition): Promise<string> {
-    const { client_id: clientId, client_secret: _ignored, ...metadata } = definition;
+    const { client_id: clientId, client_secret: _none, ...metadata } = this.#judged(definition, true);
     const secret = generateClientSecret();
     await upsertClient(this.#db, realm, clientId, metadata, digestGeneratedSecret(secret, this.#digestKey));
     return secret;
@@ -63,6 +86,12 @@ export class ClientService {
     const removed = await deleteClient(this.#db, realm, clientId);
     if (removed) await deleteGrantsOfClient(this.#db, realm, clientId);
     return removed;
+  }
+
+  #judged(definition: ClientDefinition, secretGenerated: boolean): ClientDeclaration {
+    const check = checkClient(definition, { production: this.#production, secretGenerated });
+    if (check.client === undefined) throw new ClientDefinitionError(check.problems);
+    return check.client;
   }
 
   async #secretHashFor(secret: string | undefined, existing: StoredClient | undefined): Promise<string | null> {

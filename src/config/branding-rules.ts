@@ -1,7 +1,9 @@
 /**
- * What branding values may be: checked at the config and CLI edge (errors
- * name the field) and again by the renderer (src/http/branding.ts), so that
- * bad data already stored is never shown. URLs end up inside HTML attributes
+ * What branding values may be: checked by the client rules
+ * (client-field-rules.ts: the setup file, the CLI and the client service) and
+ * for a realm's defaults by the setup file, with errors naming the field, and
+ * again by the renderer (src/http/branding.ts), so that bad data already
+ * stored is never shown. URLs end up inside HTML attributes
  * and a CSS `url("…")`: https: or a same-origin path, and none of the
  * characters that could leave either.
  */
@@ -11,7 +13,7 @@ const UNSAFE_URL_CHARACTERS = /[\s"'()\\<>`\x00-\x1f\x7f]/;
 const UNSAFE_NAME_CHARACTERS = /[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 export const MAX_NAME_LENGTH = 100;
 
-/** Why a branding URL is refused, or undefined when it is fine. Shared by the config file, the CLI and the renderer. */
+/** Why a branding URL is refused, or undefined when it is fine. Shared by the client rules, the setup file and the renderer. */
 export function brandingUrlProblem(value: string): string | undefined {
   if (value.length === 0 || value.length > 2000) return 'must be 1 to 2000 characters';
   if (UNSAFE_URL_CHARACTERS.test(value)) return 'must not contain spaces, quotes, parentheses, backslashes or angle brackets';

@@ -1,21 +1,22 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_CODE_LIFETIME_SECONDS, MAX_LIFETIME_SECONDS } from './client-rules.ts';
 
 /**
- * The one schema of the declarative setup file (YAML or JSON). Client
- * metadata uses RFC 7591 names; Latchkey's own additions are
- * `permissions`, `refresh_token_requires_offline_access`, `ttl` and the
- * branding attributes. Unknown properties are refused, so a typo is an
- * error that names it rather than a silently ignored setting.
+ * The one schema of the declarative setup file (YAML or JSON). Unknown
+ * properties are refused, so a typo is an error that names it rather than a
+ * silently ignored setting. Each client is judged by the client rules
+ * (client-rules.ts), the ones the CLI and the client service apply, so the
+ * schema only asks that it be an object.
  */
 
-const Lifetime = Type.Integer({ minimum: 1, maximum: 366 * 24 * 3600 });
+const Lifetime = Type.Integer({ minimum: 1, maximum: MAX_LIFETIME_SECONDS });
 
 export const LifetimesSchema = Type.Object({
   access_token: Type.Optional(Lifetime),
   client_credentials: Type.Optional(Lifetime),
   refresh_token: Type.Optional(Lifetime),
   id_token: Type.Optional(Lifetime),
-  authorization_code: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+  authorization_code: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_CODE_LIFETIME_SECONDS })),
   session: Type.Optional(Lifetime),
   grant: Type.Optional(Lifetime),
   interaction: Type.Optional(Type.Integer({ minimum: 30, maximum: 24 * 3600 })),
@@ -24,36 +25,7 @@ export const LifetimesSchema = Type.Object({
 const Text = (maxLength = 256) => Type.String({ minLength: 1, maxLength });
 const Uri = Type.String({ minLength: 1, maxLength: 2000 });
 const Secret = Type.String({ minLength: 1, maxLength: 1024 });
-
-export const ClientSchema = Type.Object({
-  client_id: Text(),
-  client_secret: Type.Optional(Secret),
-  client_name: Type.Optional(Text(100)),
-  application_type: Type.Optional(Type.Union([Type.Literal('web'), Type.Literal('native')])),
-  token_endpoint_auth_method: Type.Optional(Type.Union([
-    Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'),
-    Type.Literal('private_key_jwt'), Type.Literal('none'),
-  ])),
-  grant_types: Type.Optional(Type.Array(Type.Union([
-    Type.Literal('authorization_code'), Type.Literal('refresh_token'), Type.Literal('client_credentials'),
-  ]), { uniqueItems: true })),
-  response_types: Type.Optional(Type.Array(Type.Literal('code'), { uniqueItems: true })),
-  redirect_uris: Type.Optional(Type.Array(Uri, { maxItems: 100 })),
-  post_logout_redirect_uris: Type.Optional(Type.Array(Uri, { maxItems: 100 })),
-  scope: Type.Optional(Type.String({ maxLength: 2000 })),
-  permissions: Type.Optional(Type.Array(Type.Literal('introspection'), { uniqueItems: true })),
-  refresh_token_requires_offline_access: Type.Optional(Type.Boolean()),
-  ttl: Type.Optional(LifetimesSchema),
-  jwks_uri: Type.Optional(Uri),
-  jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 20 }) })),
-  client_uri: Type.Optional(Uri),
-  logo_uri: Type.Optional(Uri),
-  policy_uri: Type.Optional(Uri),
-  tos_uri: Type.Optional(Uri),
-  background_uri: Type.Optional(Uri),
-  primary_color: Type.Optional(Type.String({ pattern: '^#[0-9a-fA-F]{6}$' })),
-  contacts: Type.Optional(Type.Array(Text(), { maxItems: 20 })),
-}, { additionalProperties: false });
+const ClientEntry = Type.Record(Type.String(), Type.Unknown());
 
 const ProfileClaim = Type.Optional(Text(1000));
 
@@ -95,7 +67,7 @@ export const RealmSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
   ttl: Type.Optional(LifetimesSchema),
   branding: Type.Optional(RealmBrandingSchema),
-  clients: Type.Optional(Type.Array(ClientSchema, { maxItems: 10_000 })),
+  clients: Type.Optional(Type.Array(ClientEntry, { maxItems: 10_000 })),
   users: Type.Optional(Type.Array(UserSchema, { maxItems: 100_000 })),
 }, { additionalProperties: false });
 
@@ -105,7 +77,6 @@ export const SetupFileSchema = Type.Object({
   realms: Type.Array(RealmSchema, { maxItems: 1000 }),
 }, { additionalProperties: false });
 
-export type ClientDeclaration = Static<typeof ClientSchema>;
 export type UserDeclaration = Static<typeof UserSchema>;
 export type RealmFileEntry = Static<typeof RealmSchema>;
 export type RealmBrandingDeclaration = Static<typeof RealmBrandingSchema>;

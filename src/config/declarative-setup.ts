@@ -2,29 +2,19 @@ import { readFile } from 'node:fs/promises';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { ConfigError } from './config-error.ts';
+import { brandingNameProblem, brandingUrlProblem } from './branding-rules.ts';
+import { checkClient, type ClientDeclaration } from './client-rules.ts';
 import {
   SetupFileSchema,
-  type ClientDeclaration as FileClient,
   type RealmBrandingDeclaration,
   type RealmFileEntry,
   type UserDeclaration,
 } from './declarative-schema.ts';
 import { substitutePlaceholders } from './placeholders.ts';
-import { httpsUrlProblem, redirectUriProblem } from './uri-rules.ts';
-import { brandingNameProblem, brandingUrlProblem } from './branding-rules.ts';
 import type { TokenLifetimes } from '../oidc/token-lifetimes.ts';
 
 export type { UserDeclaration } from './declarative-schema.ts';
-
-/** A client after defaults are filled in: what the client service stores. */
-export type ClientDeclaration = FileClient & {
-  application_type: 'web' | 'native';
-  token_endpoint_auth_method: NonNullable<FileClient['token_endpoint_auth_method']>;
-  grant_types: NonNullable<FileClient['grant_types']>;
-  response_types: NonNullable<FileClient['response_types']>;
-  redirect_uris: string[];
-  post_logout_redirect_uris: string[];
-};
+export type { ClientDeclaration } from './client-rules.ts';
 
 export interface RealmDeclaration {
   name: string;
@@ -40,9 +30,8 @@ export interface DeclarativeSetup {
 
 export interface SetupOptions {
   env: Readonly<Record<string, string | undefined>>;
+  /** `production` refuses development-only files and the client rules' development conveniences. */
   nodeEnv: string;
-  /** http://localhost redirect URIs for web clients (development only). */
-  allowInsecureLocalhost?: boolean;
 }
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -74,14 +63,19 @@ function parseText(text: string, source: string): unknown {
   return document.toJS({ maxAliasCount: 100 }) ?? {};
 }
 
-/** Validates a parsed document against the schema and the rules the schema cannot express. */
-export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, allowInsecureLocalhost = nodeEnv !== 'production', source }: SetupOptions & { source?: string }): DeclarativeSetup {
+/**
+ * Validates a parsed document: the schema, each client against the client
+ * rules (client-rules.ts, the CLI's and the client service's too, in the same
+ * context), then what neither can see alone (names declared twice).
+ */
+export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source }: SetupOptions & { source?: string }): DeclarativeSetup {
+  const production = nodeEnv === 'production';
   const substituted = substitutePlaceholders(document, env, source ?? '');
   const firstError = Value.Errors(SetupFileSchema, substituted).First();
   if (firstError) throw new ConfigError(fieldPath(firstError.path), describe(firstError), source);
   const file = substituted as { development_only?: boolean; realms: RealmFileEntry[] };
 
-  if (file.development_only && nodeEnv === 'production') {
+  if (file.development_only && production) {
     throw new ConfigError('development_only', 'this file holds development-only demo clients and users and is refused when NODE_ENV=production; point LATCHKEY_CONFIG at your own file', source);
   }
 
@@ -92,11 +86,17 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, allowIn
     realmNames.add(realm.name);
 
     const clientIds = new Set<string>();
-    const clients = (realm.clients ?? []).map((client, c) => {
+    const clients = (realm.clients ?? []).map((entry, c) => {
       const clientAt = `${at}.clients[${c}]`;
+      const check = checkClient(entry, { production });
+      if (check.client === undefined) {
+        const [{ field, message }] = check.problems;
+        throw new ConfigError(field ? `${clientAt}.${field}` : clientAt, message, source);
+      }
+      const { client } = check;
       if (clientIds.has(client.client_id)) throw new ConfigError(`${clientAt}.client_id`, 'declared twice in this realm', source);
       clientIds.add(client.client_id);
-      return normalizeClient(client, clientAt, { allowInsecureLocalhost, source });
+      return client;
     });
 
     const usernames = new Set<string>();
@@ -109,107 +109,32 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, allowIn
       return user;
     });
 
-    if (realm.branding) checkBranding(realm.branding as Record<string, unknown>, `${at}.branding`, source, 'app_name');
+    if (realm.branding) checkRealmBranding(realm.branding, `${at}.branding`, source);
     return { name: realm.name, ...(realm.ttl ? { ttl: realm.ttl } : {}), ...(realm.branding ? { branding: realm.branding } : {}), clients, users };
   });
   return { realms };
 }
 
-/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
-const LINK_FIELDS = ['client_uri', 'jwks_uri'] as const;
 const BRANDING_URL_FIELDS = ['logo_uri', 'background_uri', 'policy_uri', 'tos_uri'] as const;
 
 /**
- * Branding is rendered into pages and a stylesheet: the same rules as the
- * renderer's (src/http/branding.ts), so a value that would not be shown is
- * refused here with the field named (SECURITY-CATALOG 82–84).
+ * A realm's default branding is rendered into pages and a stylesheet: the
+ * same rules as the renderer's (src/http/branding.ts), so a value that would
+ * not be shown is refused here with the field named (SECURITY-CATALOG
+ * 82–84). Clients' branding is checked by the client rules.
  */
-function checkBranding(values: Record<string, unknown>, at: string, source: string | undefined, nameField: string): void {
+function checkRealmBranding(branding: RealmBrandingDeclaration, at: string, source: string | undefined): void {
   const fail = (field: string, problem: string): never => { throw new ConfigError(`${at}.${field}`, problem, source); };
   for (const field of BRANDING_URL_FIELDS) {
-    const value = values[field];
-    if (typeof value !== 'string') continue;
+    const value = branding[field];
+    if (value === undefined) continue;
     const problem = brandingUrlProblem(value);
     if (problem) fail(field, problem);
   }
-  const name = values[nameField];
-  if (typeof name === 'string') {
-    const problem = brandingNameProblem(name);
-    if (problem) fail(nameField, problem);
+  if (branding.app_name !== undefined) {
+    const problem = brandingNameProblem(branding.app_name);
+    if (problem) fail('app_name', problem);
   }
-}
-
-/**
- * Fills in the defaults a person would expect (a confidential code-flow web
- * client) and refuses combinations oidc-provider would refuse later, at a
- * worse time, or that make no sense (a public client with client
- * credentials).
- */
-function normalizeClient(client: FileClient, at: string, { allowInsecureLocalhost, source }: { allowInsecureLocalhost: boolean; source: string | undefined }): ClientDeclaration {
-  const fail = (field: string, problem: string): never => { throw new ConfigError(`${at}.${field}`, problem, source); };
-  if (hasControlOrSpace(client.client_id)) fail('client_id', 'must not contain spaces or control characters');
-
-  const applicationType = client.application_type ?? 'web';
-  const grants = client.grant_types ?? ['authorization_code', 'refresh_token'];
-  const codeFlow = grants.includes('authorization_code');
-  const authMethod = client.token_endpoint_auth_method
-    ?? (client.client_secret !== undefined ? 'client_secret_basic' : client.jwks_uri || client.jwks ? 'private_key_jwt' : 'none');
-  const responseTypes = client.response_types ?? (codeFlow ? ['code'] : []);
-  const redirectUris = client.redirect_uris ?? [];
-  const postLogoutUris = client.post_logout_redirect_uris ?? [];
-
-  if (grants.length === 0) fail('grant_types', 'at least one grant type is required');
-  if (grants.includes('refresh_token') && !codeFlow) fail('grant_types', 'refresh_token needs authorization_code too');
-  if (responseTypes.includes('code') !== codeFlow) fail('response_types', codeFlow ? 'must include code for the authorization_code grant' : 'must be [] without the authorization_code grant');
-
-  if (SECRET_METHODS.has(authMethod) && client.client_secret === undefined) fail('client_secret', `required for token_endpoint_auth_method ${authMethod}`);
-  if (!SECRET_METHODS.has(authMethod) && client.client_secret !== undefined) fail('client_secret', `not used with token_endpoint_auth_method ${authMethod}: remove it`);
-  if (authMethod === 'none') {
-    if (grants.includes('client_credentials')) fail('grant_types', 'a public client (token_endpoint_auth_method none) cannot use client_credentials');
-    if (client.permissions?.length) fail('permissions', 'a public client (token_endpoint_auth_method none) cannot authenticate to use them');
-  }
-  if (authMethod === 'private_key_jwt' && !client.jwks_uri && !client.jwks) fail('jwks_uri', 'private_key_jwt needs jwks_uri or jwks');
-
-  if (codeFlow && redirectUris.length === 0) fail('redirect_uris', 'at least one is required for the authorization_code grant');
-  if (!codeFlow && redirectUris.length) fail('redirect_uris', 'only the authorization_code grant uses redirect URIs');
-  if (!codeFlow && postLogoutUris.length) fail('post_logout_redirect_uris', 'only the authorization_code grant signs users in');
-  redirectUris.forEach((uri, i) => {
-    const problem = redirectUriProblem(uri, applicationType, { allowInsecureLocalhost });
-    if (problem) fail(`redirect_uris[${i}]`, problem);
-  });
-  postLogoutUris.forEach((uri, i) => {
-    const problem = redirectUriProblem(uri, applicationType, { allowInsecureLocalhost });
-    if (problem) fail(`post_logout_redirect_uris[${i}]`, problem);
-  });
-  for (const field of LINK_FIELDS) {
-    const value = client[field];
-    if (value === undefined) continue;
-    const problem = httpsUrlProblem(value);
-    if (problem) fail(field, problem);
-  }
-
-  if (client.scope !== undefined) {
-    const scopes = client.scope.split(' ').filter(Boolean);
-    if (!scopes.length || !scopes.every((s) => SCOPE_TOKEN.test(s))) fail('scope', 'space-separated scope names of printable characters (no quotes or backslashes)');
-  }
-  checkBranding(client as Record<string, unknown>, at, source, 'client_name');
-  // RFC 7591 metadata, which oidc-provider itself requires to be absolute web URLs.
-  for (const field of ['logo_uri', 'policy_uri', 'tos_uri'] as const) {
-    const value = client[field];
-    if (value !== undefined && httpsUrlProblem(value)) fail(field, 'must be an https: URL');
-  }
-
-  return {
-    ...client,
-    application_type: applicationType,
-    token_endpoint_auth_method: authMethod,
-    grant_types: grants,
-    response_types: responseTypes,
-    redirect_uris: redirectUris,
-    post_logout_redirect_uris: postLogoutUris,
-  };
 }
 
 /** `/realms/0/clients/1/redirect_uris/0` → `realms[0].clients[1].redirect_uris[0]` */
@@ -228,7 +153,7 @@ function describe(error: ValueError): string {
   if (error.message === 'Unexpected property') return 'unknown property (check the spelling)';
   if (error.message === 'Expected required property') return 'is required';
   if (schema.pattern === '^[a-z0-9][a-z0-9-]{0,62}$') return 'lower-case letters, digits and dashes, at most 63';
-  if (schema.pattern === '^#[0-9a-fA-F]{6}$') return 'a colour like #1a73e8';
+  if (schema.pattern === '^#[0-9a-fA-F]{6}$') return 'must be a colour like #1a73e8';
   if (schema.pattern) return 'has the wrong format';
   return error.message.charAt(0).toLowerCase() + error.message.slice(1);
 }

@@ -20,6 +20,8 @@ export interface EnvSettings {
   configFileExplicit: boolean;
   trustProxy: boolean;
   logLevel: string;
+  /** One log line per request (method, path, status, ms) at info; LATCHKEY_LOG_REQUESTS. */
+  logRequests: boolean;
   cookieKeys: string[] | undefined;
   dbPoolMax: number;
   dbConnectTimeoutMs: number;
@@ -84,6 +86,7 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
     configFileExplicit: configValue !== undefined,
     trustProxy: boolean('LATCHKEY_TRUST_PROXY', value('LATCHKEY_TRUST_PROXY'), false),
     logLevel: oneOf('LOG_LEVEL', value('LOG_LEVEL') ?? 'info', LOG_LEVELS),
+    logRequests: boolean('LATCHKEY_LOG_REQUESTS', value('LATCHKEY_LOG_REQUESTS'), false),
     cookieKeys,
     dbPoolMax: integer('DATABASE_POOL_MAX', value('DATABASE_POOL_MAX'), 10, 1, 200),
     dbConnectTimeoutMs: integer('DATABASE_CONNECT_TIMEOUT_MS', value('DATABASE_CONNECT_TIMEOUT_MS'), 3000, 100, 120_000),

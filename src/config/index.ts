@@ -11,3 +11,18 @@ export {
   type UserDeclaration,
 } from './declarative-setup.ts';
 export { httpsUrlProblem, redirectUriProblem, type ApplicationType } from './uri-rules.ts';
+export {
+  AUTH_METHODS,
+  CLIENT_PERMISSIONS,
+  GRANT_TYPES,
+  checkClient,
+  clientProblems,
+  describeClientProblem,
+  type AuthMethod,
+  type ClientCheck,
+  type ClientMetadata,
+  type ClientPermission,
+  type ClientProblem,
+  type ClientRuleContext,
+  type GrantType,
+} from './client-rules.ts';

@@ -1,8 +1,8 @@
 /**
- * The rules a registered URI must follow, shared by the config file and the
- * CLI so that both accept the same clients. Each function returns a problem
- * in words, or undefined when the URI is acceptable. Values are never quoted
- * back: the caller names the field.
+ * The rules a registered URI must follow, applied by the client rules
+ * (client-rules.ts) that the setup file, the CLI and the client service
+ * share. Each function returns a problem in words, or undefined when the URI
+ * is acceptable. Values are never quoted back: the caller names the field.
  */
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -13,16 +13,20 @@ const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:',
 export type ApplicationType = 'web' | 'native';
 
 export interface RedirectRules {
-  /** http://localhost… for web clients: fine for development, refused in production. */
-  allowInsecureLocalhost?: boolean;
+  /**
+   * NODE_ENV=production: http://localhost… for web clients is refused. No
+   * default, so that no caller gets the development answer by forgetting it.
+   */
+  production: boolean;
 }
 
 /**
  * RFC 6749 §3.1.2 (absolute, no fragment), RFC 8252 §7 for native apps
  * (private-use scheme with a reverse-domain name, loopback IP over http, or
- * https), OAuth 2.0 Security BCP §4.1 (exact URIs: no wildcards).
+ * a claimed https URI, which oidc-provider refuses on a loopback host),
+ * OAuth 2.0 Security BCP §4.1 (exact URIs: no wildcards).
  */
-export function redirectUriProblem(uri: string, applicationType: ApplicationType | string = 'web', { allowInsecureLocalhost = true }: RedirectRules = {}): string | undefined {
+export function redirectUriProblem(uri: string, applicationType: ApplicationType, { production }: RedirectRules): string | undefined {
   const basic = basicProblem(uri);
   if (basic) return basic;
   const url = new URL(uri);
@@ -31,11 +35,16 @@ export function redirectUriProblem(uri: string, applicationType: ApplicationType
   if (uri.includes('*')) return 'must be exact: wildcards are not supported';
   if (url.username || url.password) return 'must not contain user information';
 
-  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'https:') {
+    if (applicationType === 'native' && LOOPBACK_HOSTS.has(url.hostname)) {
+      return 'a native app\'s loopback redirect uses http (RFC 8252 §7.3); https is for claimed domain names';
+    }
+    return undefined;
+  }
   if (url.protocol === 'http:') {
     if (!LOOPBACK_HOSTS.has(url.hostname)) return 'must use https (http only for localhost/loopback addresses)';
     if (applicationType === 'native') return undefined;
-    return allowInsecureLocalhost ? undefined : 'must use https in production (http://localhost is for development)';
+    return production ? 'must use https in production (http://localhost is for development)' : undefined;
   }
   if (applicationType !== 'native') return 'must use https (private-use schemes are for application_type native)';
   // RFC 8252 §7.1: a private-use scheme based on a domain name the app controls, e.g. com.example.app:/cb

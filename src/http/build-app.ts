@@ -3,16 +3,24 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { InteractionClaims } from '../oidc/interaction-claims.ts';
 import type { RealmSettings } from '../oidc/provider-factory.ts';
+import type { LoginLimiters } from '../rate-limits/login-limiters.ts';
+import type { UnitOfWork } from '../store/unit-of-work.ts';
+import { HostRoutes } from './endpoints.ts';
+import { clientErrorReply, fastifyErrorAnswer, frameworkErrorReply, prefersHtml, replyWithError, requestErrors, statusOf } from './error-replies.ts';
 import { healthRoutes } from './health-routes.ts';
 import { interactionRoutes } from './interaction-routes.ts';
+import { createProviderPages } from './provider-pages.ts';
 import { mountProvider, type JwksOptions } from './provider-mount.ts';
+import { requestLogHook } from './request-log.ts';
 import { COMMON_HEADERS, HSTS } from './security-headers.ts';
 
 export interface MountedRealm {
   settings: RealmSettings;
   /** Replaced when the signing keys change (src/latchkey.ts); read it at request time. */
   provider: Provider;
+  interactions: InteractionClaims;
 }
 
 export interface AppDeps {
@@ -20,11 +28,20 @@ export interface AppDeps {
   realms: readonly MountedRealm[];
   accounts: AccountService;
   ping: () => Promise<void>;
+  /** A unit of work per request (src/store/unit-of-work.ts). */
+  unitOfWork: () => UnitOfWork;
+  /** Brakes on failed sign-ins, shared by every realm, made once by the composition root. */
+  loginLimiters: LoginLimiters;
   trustProxy: boolean;
   jwks?: JwksOptions;
+  /** One log line per request at info (LATCHKEY_LOG_REQUESTS); otherwise at debug (src/http/request-log.ts). */
+  logRequests?: boolean;
 }
 
 export const ASSETS_PATH = '/assets/';
+
+/** Fastify's hop count, as a function because its types take no number: only the proxy right in front is trusted. */
+const trustOneHop = (_address: string, hop: number) => hop === 0;
 const STYLESHEET = readFileSync(new URL('./assets/latchkey.css', import.meta.url));
 
 /**
@@ -36,9 +53,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // pino's Logger and Fastify's base logger differ only in generics; the instance is the same object.
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    trustProxy: deps.trustProxy,
-    // Per-request logs at info cost throughput on hot paths; onResponse logs failures instead.
+    // Exactly one proxy hop: the address it appended to X-Forwarded-For, not the
+    // leftmost entry, which the client writes (and would choose its own brake budget with).
+    trustProxy: deps.trustProxy ? trustOneHop : false,
+    // Fastify's own request lines log the reply object and two lines per request; request-log.ts logs one, without secrets.
     logController: new LogController({ disableRequestLogging: true }),
+    // What the HTTP parser or the router refuse is answered in Latchkey's error shape (src/http/error-replies.ts).
+    clientErrorHandler: clientErrorReply(deps.logger),
+    frameworkErrors: frameworkErrorReply(ASSETS_PATH),
+    // Node would answer a missing Host with an empty 400 before Fastify; the onRequest hook answers it instead.
+    http: { requireHostHeader: false },
     // Fastify's defaults (0) let a slow client hold a socket forever.
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
@@ -50,14 +74,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
 
+  // Before any route, so that every route is known: 405 answers name the methods a path takes.
+  const hostRoutes = new HostRoutes();
+  app.addHook('onRoute', (route) => hostRoutes.add(route));
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.httpVersion === '1.1' && !request.headers.host) return replyWithError(reply, requestErrors.missingHost(), { page: false, assetsPath: ASSETS_PATH });
+  });
+  // As the engine's edge decides (src/http/provider-mount.ts): an https issuer means TLS, whatever the last hop says.
+  const httpsIssuer = deps.realms.some((realm) => realm.settings.issuer.startsWith('https:'));
   app.addHook('onSend', async (request, reply) => {
     reply.headers(COMMON_HEADERS);
-    if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+    if (httpsIssuer || request.protocol === 'https') reply.header('strict-transport-security', HSTS);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const level = reply.statusCode >= 500 ? 'error' : 'debug';
-    request.log[level]({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  app.addHook('onResponse', requestLogHook(deps.logRequests ?? false));
+  // Routes outside the realm mounts (health, assets) and paths no mount takes.
+  app.setErrorHandler(async (error, request, reply) => {
+    const answer = fastifyErrorAnswer(error as Error);
+    if (statusOf(answer) >= 500) request.log.error({ err: error }, 'request failed');
+    return replyWithError(reply, answer, { page: prefersHtml(request.headers.accept), assetsPath: ASSETS_PATH });
   });
+  app.setNotFoundHandler(async (request, reply) =>
+    replyWithError(reply, requestErrors.notFound(), { page: prefersHtml(request.headers.accept), assetsPath: ASSETS_PATH }));
 
   app.get(`${ASSETS_PATH}latchkey.css`, async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
@@ -74,8 +112,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       issuerOrigin: new URL(settings.issuer).origin,
       accounts: deps.accounts,
       realmBranding: settings.branding,
+      loginLimiters: deps.loginLimiters,
+      unitOfWork: deps.unitOfWork,
+      claimConsent: (uid: string) => realm.interactions.claimConsent(uid),
     });
-    await mountProvider(app, current, settings.mountPath, deps.jwks);
+    await mountProvider(app, current, settings.mountPath, {
+      ...deps.jwks,
+      hostRoutes,
+      assetsPath: ASSETS_PATH,
+      renderError: createProviderPages(ASSETS_PATH, { mountPath: settings.mountPath, realmBranding: settings.branding }).renderError,
+    });
   }
   return app;
 }

@@ -6,8 +6,10 @@ import type { FastifyInstance } from 'fastify';
  * balancer routes around this instance until the database is back.
  */
 export async function healthRoutes(app: FastifyInstance, { ping }: { ping: () => Promise<void> }): Promise<void> {
-  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  // Probes are programs: their errors (a wrong method) are JSON whatever Accept says.
+  const api = { config: { endpointKind: 'api' } };
+  app.get('/healthz', api, async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.get('/readyz', api, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     try {
       await ping();

@@ -5,9 +5,10 @@ import { errors } from 'oidc-provider';
 import { brandingFor, brandingStylesheet, brandingStylesheetPath, type RealmBranding } from './branding.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { HasherBusyError } from '../accounts/password-hasher.ts';
-import { ServiceUnavailableError } from '../oidc/payload-adapter.ts';
+import { databaseUnavailable, ServiceUnavailableError } from '../oidc/payload-adapter.ts';
+import type { UnitOfWork } from '../store/unit-of-work.ts';
 import { isDatabaseUnavailable } from '../store/database-errors.ts';
-import { FailureLimiter, LOGIN_RULES } from '../rate-limits/failure-limiter.ts';
+import type { LoginLimiters } from '../rate-limits/login-limiters.ts';
 import { clientFormActionOrigins, contentSecurityPolicy } from './security-headers.ts';
 import { consentPage } from './views/consent-page.ts';
 import { loginPage } from './views/login-page.ts';
@@ -36,22 +37,12 @@ export interface InteractionRoutesOptions {
   accounts: AccountService;
   /** The realm's default branding, which clients override. */
   realmBranding?: RealmBranding | undefined;
-  /** Brakes on failed sign-ins; default LOGIN_RULES. */
-  loginLimiters?: LoginLimiters;
-}
-
-export interface LoginLimiters {
-  accountAndIp: FailureLimiter;
-  account: FailureLimiter;
-  ip: FailureLimiter;
-}
-
-export function createLoginLimiters(): LoginLimiters {
-  return {
-    accountAndIp: new FailureLimiter(LOGIN_RULES.accountAndIp),
-    account: new FailureLimiter(LOGIN_RULES.account),
-    ip: new FailureLimiter(LOGIN_RULES.ip),
-  };
+  /** A unit of work per submission: its writes commit together or not at all (src/store/unit-of-work.ts). */
+  unitOfWork: () => UnitOfWork;
+  /** Of concurrent consent submissions for one interaction, exactly one gets true (src/oidc/interaction-claims.ts). */
+  claimConsent: (uid: string) => Promise<boolean>;
+  /** Brakes on failed sign-ins, made once per process by the composition root (src/latchkey.ts). */
+  loginLimiters: LoginLimiters;
 }
 
 const LoginBody = {
@@ -67,7 +58,7 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 export async function interactionRoutes(app: FastifyInstance, options: InteractionRoutesOptions): Promise<void> {
   const { provider: current, realm, mountPath, assetsPath, accounts } = options;
-  const limiters = options.loginLimiters ?? createLoginLimiters();
+  const limiters = options.loginLimiters;
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const base = `${mountPath}interaction/:uid`;
 
@@ -108,10 +99,39 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     }), extra.status);
   }
 
+  /**
+   * Runs a submission as one unit of work, settled before the answer is
+   * sent: its writes commit together or, when it throws or the commit
+   * fails (then 503), not at all. Units never nest.
+   */
+  async function inUnitOfWork<T>(work: () => Promise<T>): Promise<T> {
+    const unit = options.unitOfWork();
+    let result: T;
+    try {
+      result = await unit.run(work);
+    } catch (error) {
+      await unit.rollback();
+      throw error;
+    }
+    try {
+      await unit.commit();
+    } catch (error) {
+      throw databaseUnavailable(error);
+    }
+    return result;
+  }
+
   /** interactionResult rather than interactionFinished, so Fastify keeps the reply and its error handling. */
-  async function finish(request: FastifyRequest, reply: FastifyReply, result: Parameters<Provider['interactionResult']>[2], merge: boolean) {
-    const returnTo = await current().interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: merge });
+  function saveResult(request: FastifyRequest, reply: FastifyReply, result: Parameters<Provider['interactionResult']>[2], merge: boolean) {
+    return current().interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: merge });
+  }
+
+  function continueTo(reply: FastifyReply, returnTo: string) {
     return reply.code(303).header('location', returnTo).header('cache-control', 'no-store').send();
+  }
+
+  async function finish(request: FastifyRequest, reply: FastifyReply, result: Parameters<Provider['interactionResult']>[2], merge: boolean) {
+    return continueTo(reply, await inUnitOfWork(() => saveResult(request, reply, result, merge)));
   }
 
   /**
@@ -154,27 +174,28 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const details = await current().interactionDetails(request.raw, reply.raw);
     if (details.prompt.name !== 'login' || details.uid !== request.params.uid) throw new errors.SessionNotFound('interaction mismatch');
     const { login, password } = request.body;
-    const keys = {
-      accountAndIp: `${login.trim().toLowerCase()}\0${request.ip}`,
-      account: login.trim().toLowerCase(),
-      ip: request.ip,
-    };
-    const wait = Math.max(...(Object.keys(keys) as (keyof LoginLimiters)[]).map((k) => limiters[k].retryAfter(keys[k])));
+    // Braked per account whatever spelling of it was typed (src/rate-limits/login-limiters.ts).
+    const attempt = { realm, accountId: await accounts.resolveLogin(realm, login), login, ip: request.ip };
+    const wait = limiters.retryAfter(attempt);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
       return renderLogin(reply, details, request.params.uid, {
         login, status: 429, error: `Too many sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`,
       });
     }
+    // Counted before the check and forgiven if it succeeds, so that
+    // concurrent guesses are braked after the limit like a sequence is.
+    limiters.recordFailure(attempt);
     let user;
     try {
       user = await accounts.authenticate(realm, login, password);
     } catch (error) {
+      limiters.forgive(attempt); // nothing was checked
       if (error instanceof HasherBusyError) throw new ServiceUnavailableError('too many sign-ins at once');
       throw error;
     }
+    if (user) limiters.forgive(attempt);
     if (!user) {
-      for (const k of Object.keys(keys) as (keyof LoginLimiters)[]) limiters[k].recordFailure(keys[k]);
       // One message whether the user is unknown or the password wrong.
       return renderLogin(reply, details, request.params.uid, { login, error: 'Incorrect username or password.', status: 401 });
     }
@@ -189,20 +210,26 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     if (details.prompt.name !== 'consent' || details.uid !== request.params.uid || !details.session) {
       throw new errors.SessionNotFound('interaction mismatch');
     }
-    const grant = details.grantId
-      ? await current().Grant.find(details.grantId)
-      : new (current().Grant)({ accountId: details.session.accountId, clientId: String(details.params.client_id) });
-    if (!grant) throw new errors.SessionNotFound('grant not found');
-    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-      grant.addResourceScope(indicator, scopes.join(' '));
-    }
-    const grantId = await grant.save();
-    return finish(request, reply, {
-      consent: details.grantId ? {} : { grantId },
-    }, true);
+    // A double-submitted form or a retrying browser: the first submission
+    // stores the Grant; the others wait for it (the claim holds the row until
+    // its unit commits) and then continue to the same place without storing
+    // another. If the first one fails, the next one takes its place.
+    const returnTo = await inUnitOfWork(async () => {
+      if (!await options.claimConsent(details.uid)) return details.returnTo;
+      const grant = details.grantId
+        ? await current().Grant.find(details.grantId)
+        : new (current().Grant)({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+      if (!grant) throw new errors.SessionNotFound('grant not found');
+      const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+      const grantId = await grant.save();
+      return saveResult(request, reply, { consent: details.grantId ? {} : { grantId } }, true);
+    });
+    return continueTo(reply, returnTo);
   });
 
   app.post<{ Params: { uid: string } }>(`${base}/abort`, async (request, reply) => {

@@ -1,50 +1,25 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ProviderPages } from '../oidc/provider-factory.ts';
+import { engineEndpoint, ENGINE_MOUNT, type EndpointKind, type HostRoutes } from './endpoints.ts';
+import { fastifyErrorAnswer, oauthErrorBody, replyWithError, requestErrors, statusOf, wantsPage } from './error-replies.ts';
+import { describePathForLog, maskedPath } from './request-log.ts';
 import { clientFormActionOrigins, COMMON_HEADERS, contentSecurityPolicy, HSTS } from './security-headers.ts';
+import { databaseUnavailable } from '../oidc/payload-adapter.ts';
+import { isDatabaseUnavailable } from '../store/database-errors.ts';
 
 const RETRY_AFTER_SECONDS = '5';
+/** oidc-provider reads at most this much of a body (lib/shared/selective_body.js). */
+const ENGINE_BODY_LIMIT = 56 * 1024;
 
-/**
- * Hands every request under the realm's mount path that no Latchkey route
- * claims to oidc-provider, untouched: the body stream is left unread because
- * oidc-provider parses it itself (with its own 56 KiB cap and error codes).
- */
-export async function mountProvider(app: FastifyInstance, current: () => Provider, mountPath: string, { jwksMaxAgeSeconds = 300, x5tS256 = () => new Map<string, string>() }: JwksOptions = {}): Promise<void> {
-  // A key rotation replaces the provider; each one gets the middleware and a callback once.
-  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
-  const callbackOf = (provider: Provider) => {
-    let callback = callbacks.get(provider);
-    if (!callback) {
-      installProviderMiddleware(provider, { jwksMaxAgeSeconds, x5tS256 });
-      callbacks.set(provider, callback = provider.callback());
-    }
-    return callback;
-  };
-  const callback = (req: FastifyRequest['raw'], res: FastifyReply['raw']) => callbackOf(current())(req, res);
-  const prefix = mountPath.replace(/\/$/, '');
-
-  await app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
-
-    const handler = (request: FastifyRequest, reply: FastifyReply) => {
-      reply.hijack();
-      const raw = request.raw;
-      if (prefix) raw.url = raw.url!.slice(prefix.length) || '/';
-      callback(raw, reply.raw);
-    };
-    scope.all(`${prefix}/*`, handler);
-    if (!prefix) scope.all('/', handler);
-    else scope.all(prefix, handler);
-
-    // RFC 8414 §3: the metadata of issuer https://host/p lives at /.well-known/oauth-authorization-server/p.
-    scope.get(`/.well-known/oauth-authorization-server${prefix}`, (request, reply) => {
-      reply.hijack();
-      request.raw.url = '/.well-known/openid-configuration';
-      callback(request.raw, reply.raw);
-    });
-  });
+export interface MountOptions extends JwksOptions {
+  /** Latchkey's own routes, for 405 answers that name their methods. */
+  hostRoutes: HostRoutes;
+  /** The realm's error page (src/http/provider-pages.ts). */
+  renderError: ProviderPages['renderError'];
+  assetsPath: string;
 }
 
 export interface JwksOptions {
@@ -54,14 +29,121 @@ export interface JwksOptions {
   x5tS256?: () => ReadonlyMap<string, string>;
 }
 
-function installProviderMiddleware(provider: Provider, { jwksMaxAgeSeconds, x5tS256 }: Required<JwksOptions>): void {
-  provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+/** Fastify's per-request logger, for what the engine's middleware logs. */
+const requestLogs = new WeakMap<IncomingMessage, FastifyBaseLogger>();
+
+/**
+ * Hands every request under the realm's mount path that no Latchkey route
+ * claims to oidc-provider, untouched: the body stream is left unread because
+ * oidc-provider parses it itself (with its own 56 KiB cap and error codes).
+ */
+export async function mountProvider(app: FastifyInstance, current: () => Provider, mountPath: string, options: MountOptions): Promise<void> {
+  const prefix = mountPath.replace(/\/$/, '');
+  // A key rotation replaces the provider; each one gets the middleware and a callback once.
+  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+  const callbackOf = (provider: Provider) => {
+    let callback = callbacks.get(provider);
+    if (!callback) {
+      installEdge(provider, prefix, options);
+      callbacks.set(provider, callback = provider.callback());
+    }
+    return callback;
+  };
+  const callback = (req: FastifyRequest['raw'], res: FastifyReply['raw']) => callbackOf(current())(req, res);
+  const kindAt = (path: string): EndpointKind | undefined =>
+    engineEndpoint(current(), path.slice(prefix.length) || '/')?.kind ?? options.hostRoutes.match(path)?.kind;
+
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    // What Fastify refuses before the engine runs: a Content-Type that does not parse (415).
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      const answer = fastifyErrorAnswer(error);
+      if (statusOf(answer) >= 500) request.log.error({ err: error }, 'request failed');
+      return replyWithError(reply, answer, { page: wantsPage(kindAt(request.url.split('?')[0]!), request.headers.accept), assetsPath: options.assetsPath });
+    });
+
+    const handler = (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      const raw = request.raw;
+      // An absolute-form target (`GET http://host/path`) is reduced to its path: the engine never sees another origin.
+      const url = raw.url!.startsWith('/') ? raw.url! : pathOf(raw.url!);
+      const path = url.split('?')[0]!;
+      const relative = path.slice(prefix.length) || '/';
+      const engine = engineEndpoint(current(), relative);
+      describePathForLog(raw, engine ? `${prefix}${engine.pattern}` : options.hostRoutes.match(path)?.pattern ?? maskedPath(path));
+      const rest = url.slice(prefix.length);
+      raw.url = rest.startsWith('/') ? rest : `/${rest}`;
+      requestLogs.set(raw, request.log);
+      callback(raw, reply.raw);
+    };
+    scope.all(`${prefix}/*`, { config: ENGINE_MOUNT }, handler);
+    scope.all(prefix || '/', { config: ENGINE_MOUNT }, handler);
+
+    // RFC 8414 §3: the metadata of issuer https://host/p lives at /.well-known/oauth-authorization-server/p.
+    scope.get(`/.well-known/oauth-authorization-server${prefix}`, (request, reply) => {
+      reply.hijack();
+      describePathForLog(request.raw, request.url.split('?')[0]!);
+      request.raw.url = '/.well-known/openid-configuration';
+      requestLogs.set(request.raw, request.log);
+      callback(request.raw, reply.raw);
+    });
+  });
+}
+
+function pathOf(url: string): string {
+  try {
+    const { pathname, search } = new URL(url);
+    return `${pathname}${search}`;
+  } catch {
+    return '/';
+  }
+}
+
+/**
+ * The edge between Fastify and the engine, outermost of the engine's
+ * middleware (so also around the unit of work and client authentication):
+ *
+ *   present the issuer's origin → pick the error shape by endpoint → headers
+ *   → refuse oversized bodies (413) → the engine → answer what escaped it,
+ *   what no route took (404/405) → corrections (JWKS, RFC 6749 codes).
+ */
+function installEdge(provider: Provider, prefix: string, options: MountOptions): void {
+  const { jwksMaxAgeSeconds = 300, x5tS256 = () => new Map<string, string>(), hostRoutes, renderError } = options;
+  const issuer = new URL(provider.issuer);
+  const edge = async function latchkeyEdge(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
+    const engine = engineEndpoint(provider, ctx.path);
+    const host = hostRoutes.match(`${prefix}${ctx.path}`);
+    presentIssuer(ctx, issuer, prefix);
+    chooseErrorShape(ctx, engine?.kind ?? host?.kind);
     ctx.set(COMMON_HEADERS);
     // Set before the route runs so that form_post can add its script hash to it.
     ctx.set('content-security-policy', contentSecurityPolicy());
     if (ctx.secure) ctx.set('strict-transport-security', HSTS);
-    await next();
-    if (ctx.oidc?.client) {
+    if ((ctx.request.length ?? 0) > ENGINE_BODY_LIMIT) return answer(ctx, requestErrors.bodyTooLarge(), renderError);
+
+    try {
+      await next();
+    } catch (error) {
+      // Koa's default would answer plain text (e.g. a session save that fails after the route's error handler ran).
+      if (ctx.headerSent || !ctx.writable) throw error;
+      if (statusOf(error) >= 500 && !isDatabaseUnavailable(error)) requestLogs.get(ctx.req)?.error({ err: error }, 'engine request failed');
+      for (const header of ['location', 'set-cookie']) ctx.remove(header);
+      await answer(ctx, isDatabaseUnavailable(error) ? databaseUnavailable(error) : error, renderError);
+    }
+    // No engine route matched: Koa's untouched default, and ctx.oidc never defined (lib/helpers/initialize_app.js ensureOIDC).
+    if (ctx.status === 404 && ctx.body == null && !Object.hasOwn(ctx, 'oidc')) {
+      const allowed = [...new Set([...engine?.methods ?? [], ...host?.methods ?? []])];
+      // A method the path takes, yet no route took it: Fastify refused the path itself (a parameter over maxParamLength).
+      const wrongMethod = allowed.length > 0 && !allowed.includes(ctx.method);
+      if (wrongMethod) ctx.set('allow', allowed.join(', '));
+      await answer(ctx, wrongMethod ? requestErrors.methodNotAllowed() : requestErrors.notFound(), renderError);
+    }
+    if (ctx.status >= 400) ctx.set('cache-control', 'no-store');
+
+    // Only a page that can send the browser on to the client needs its origins;
+    // an error must not tell (by its CSP) which client was named.
+    if (ctx.oidc?.client && ctx.status < 400) {
       const csp = ctx.response.get('content-security-policy');
       if (csp) {
         const extra = clientFormActionOrigins(ctx.oidc.client).join(' ');
@@ -72,7 +154,56 @@ function installProviderMiddleware(provider: Provider, { jwksMaxAgeSeconds, x5tS
     if (ctx.status === 503) ctx.set('retry-after', RETRY_AFTER_SECONDS);
     if (ctx.oidc?.route === 'token') reportUnallowedGrantAsUnauthorizedClient(ctx);
     if (ctx.oidc?.route === 'jwks' && ctx.status === 200) publishKeySet(ctx, jwksMaxAgeSeconds, x5tS256());
+  };
+  // Koa's public middleware list; oidc-provider's own `use` keeps its router last.
+  provider.middleware.unshift(edge as never);
+}
+
+/**
+ * Every URL the engine builds (discovery, redirects, form actions, cookie
+ * paths) comes from `ctx.href` through OIDCContext#urlFor
+ * (lib/helpers/oidc_context.js), and Koa derives it from Host or
+ * X-Forwarded-Host. Here it is the realm issuer's, whatever the headers
+ * say; `mountPath` (koa-mount's convention, which urlFor honours) gives a
+ * realm at /realms/<name>/ its own paths. `secure` (Secure cookies, HSTS)
+ * is true for an https issuer, and otherwise as the request says: over TLS,
+ * or through a trusted TLS proxy (X-Forwarded-Proto with LATCHKEY_TRUST_PROXY).
+ */
+function presentIssuer(ctx: KoaContextWithOIDC, issuer: URL, prefix: string): void {
+  const secure = issuer.protocol === 'https:' || ctx.request.secure;
+  const href = () => `${issuer.origin}${prefix}${ctx.originalUrl}`;
+  Object.defineProperties(ctx.request, {
+    host: { value: issuer.host },
+    hostname: { value: issuer.hostname },
+    protocol: { value: secure ? 'https' : 'http' },
+    secure: { value: secure },
+    href: { get: href },
+    URL: { get: () => new URL(href()) },
   });
+  (ctx as { mountPath?: string }).mountPath = prefix;
+}
+
+/**
+ * The engine, and Latchkey's middleware around it, ask
+ * `ctx.accepts('json', 'html')` whether to answer an error as JSON or
+ * through renderError (lib/shared/error_handler.js). At Latchkey the
+ * endpoint decides: JSON for APIs, a page for browser endpoints; Accept
+ * only for paths that are neither.
+ */
+function chooseErrorShape(ctx: KoaContextWithOIDC, kind: EndpointKind | undefined): void {
+  if (!kind) return;
+  const accepts = ctx.accepts.bind(ctx) as (...types: string[]) => string | false;
+  const decided = (...types: string[]) =>
+    (types.length === 2 && types[0] === 'json' && types[1] === 'html' ? (kind === 'page' ? 'html' : 'json') : accepts(...types));
+  ctx.accepts = decided as typeof ctx.accepts;
+}
+
+async function answer(ctx: KoaContextWithOIDC, error: unknown, renderError: ProviderPages['renderError']): Promise<void> {
+  ctx.status = statusOf(error);
+  ctx.set('cache-control', 'no-store');
+  const out = oauthErrorBody(error);
+  if (ctx.accepts('json', 'html') === 'html') await renderError(ctx, out, error as Error);
+  else ctx.body = out;
 }
 
 /**

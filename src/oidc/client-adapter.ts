@@ -9,9 +9,12 @@ import { databaseUnavailable } from './payload-adapter.ts';
  * Read-only adapter for the Client model over the `clients` table.
  *
  * Staleness bound: a client's metadata is cached per process for `ttlMs`
- * (default 5 s), so an edit or removal takes effect on every instance within
- * that time. Unknown ids are not cached: they are attacker-chosen and would
- * only crowd out real clients. Registration is disabled, so writes never come.
+ * (default 5 s), so an edit, a removal or a new client takes effect on every
+ * instance within that time. Unknown ids are cached as well, for the same
+ * time but in a map of their own (they are attacker-chosen and must not crowd
+ * out real clients): otherwise an unknown client would cost a database
+ * lookup that a known one does not, and time would tell them apart.
+ * Registration is disabled, so writes never come.
  */
 export class ClientAdapter implements Adapter {
   readonly #db: Db;
@@ -19,7 +22,9 @@ export class ClientAdapter implements Adapter {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, { expires: number; metadata: AdapterPayload }>();
+  readonly #unknown = new Map<string, number>(); // id → expiry
   static readonly MAX_CACHED = 5_000;
+  static readonly MAX_UNKNOWN = 10_000;
 
   readonly #onLoad: (metadata: Record<string, unknown>) => void;
 
@@ -40,6 +45,8 @@ export class ClientAdapter implements Adapter {
     if (typeof id !== 'string' || id.length === 0 || id.length > 256 || id.includes('\0')) return undefined;
     const cached = this.#cache.get(id);
     if (cached && cached.expires > this.#now()) return cached.metadata;
+    const unknownUntil = this.#unknown.get(id);
+    if (unknownUntil !== undefined && unknownUntil > this.#now()) return undefined;
 
     let row;
     try {
@@ -50,8 +57,12 @@ export class ClientAdapter implements Adapter {
     }
     if (!row) {
       this.#cache.delete(id);
+      this.#unknown.delete(id);
+      if (this.#unknown.size >= ClientAdapter.MAX_UNKNOWN) this.#unknown.delete(this.#unknown.keys().next().value!);
+      this.#unknown.set(id, this.#now() + this.#ttlMs);
       return undefined;
     }
+    this.#unknown.delete(id);
     const metadata = providerMetadata(row) as AdapterPayload;
     this.#onLoad(metadata);
     if (this.#cache.size >= ClientAdapter.MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value!);

@@ -5,7 +5,7 @@ import { PayloadLookups } from './payload-lookups.ts';
 import type { Db } from '../store/database.ts';
 import {
   consumePayload, deleteGrant, deleteGrantOf, destroyPayload,
-  findPayloadByUid, findPayloadByUserCode, upsertPayload,
+  findPayloadByUid, findPayloadByUserCode, takePayload, upsertPayload,
 } from '../store/oidc-payload.repository.ts';
 
 /**
@@ -19,9 +19,13 @@ import {
  *   codes and the Grant row, which introspection and userinfo check, so even
  *   tokens the winner writes a moment later are dead) and fails with
  *   invalid_grant, as RFC 6749 §4.1.2 and RFC 9700 §4.14 ask for replays.
+ * - An interaction is resumed once: the engine destroys it when it resumes,
+ *   and of concurrent resumes only the one whose delete took the row goes on
+ *   to issue a code; the others fail with session_not_found.
  * - A database that cannot be reached surfaces as 503 temporarily_unavailable,
- *   never as a 500 or a hang; nothing is half-written because every call is a
- *   single statement.
+ *   never as a 500 or a hang. Inside a request every call joins the
+ *   request's unit of work (src/store/unit-of-work.ts), so a failed request
+ *   leaves nothing half-written.
  */
 export function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
@@ -128,6 +132,12 @@ export class PayloadAdapter implements Adapter {
   async destroy(id: string): Promise<void> {
     if (this.#model === 'Grant') this.#lookups.forgetGrant(digest(id));
     if (this.#model === 'Session') this.#lookups.forgetAllSessions(); // its uid is in the payload, not the id
+    if (this.#model === 'Interaction') {
+      // The engine destroys an Interaction only when it resumes it (lib/actions/authorization/resume.js).
+      const taken = await guarded(() => takePayload(this.#db, this.#realm, this.#model, digest(id)));
+      if (!taken) throw new errors.SessionNotFound('interaction was already completed');
+      return;
+    }
     await guarded(() => destroyPayload(this.#db, this.#realm, this.#model, digest(id)));
   }
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import { findPayload, findPayloadAcrossModels, type FoundWithGrant } from '../store/oidc-payload.repository.ts';
+import { readsJoinUnit } from '../store/statements.ts';
+import { UnitOfWork } from '../store/unit-of-work.ts';
 
 type Found = Pick<FoundWithGrant, 'payload' | 'consumed_at'> | undefined;
 
@@ -27,6 +29,9 @@ const PREFETCHED_GRANT_LIMIT = 10_000;
  *   queue drains and sent as one statement.
  * - Each token is read together with its Grant and Session (see
  *   findPayload), which answer the engine's lookups that follow.
+ * A request that has written something reads through its own transaction
+ * instead (src/store/unit-of-work.ts): gathered lookups serve many requests
+ * and run outside all of them.
  */
 export class PayloadLookups {
   static #perDatabase = new WeakMap<Db, Map<string, PayloadLookups>>();
@@ -52,12 +57,13 @@ export class PayloadLookups {
   }
 
   find(model: string, id: string): Promise<Found> {
+    if (readsJoinUnit(this.#db)) return findPayload(this.#db, this.#realm, model, id);
     if (model === 'Grant') {
       const prefetched = takeFresh(this.#grants, id);
       if (prefetched) return prefetched;
     }
     return new Promise((resolve, reject) => {
-      if (this.#pending.size === 0) queueMicrotask(() => this.#flush());
+      if (this.#pending.size === 0) queueMicrotask(() => UnitOfWork.outside(() => this.#flush()));
       let waiting = this.#pending.get(id);
       if (!waiting) this.#pending.set(id, waiting = { models: new Map(), failures: [] });
       const resolvers = waiting.models.get(model);
@@ -69,6 +75,7 @@ export class PayloadLookups {
 
   /** A Session by the digest of its uid: from a prefetch when one was just read with a token. */
   findSessionByUid(uid: string, lookUp: () => Promise<Found>): Promise<Found> {
+    if (readsJoinUnit(this.#db)) return lookUp();
     return takeFresh(this.#sessions, uid) ?? lookUp();
   }
 

@@ -1,15 +1,17 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { CLAIMS_BY_SCOPE, accountClaims } from '../accounts/account-claims.ts';
-import { HasherBusyError } from '../accounts/password-hasher.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { EXTRA_CLIENT_METADATA } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
 import type { KeySet } from '../keys/signing-keys.ts';
 import type { Db } from '../store/database.ts';
-import { CLIENT_SECRET_RULE, FailureLimiter } from '../rate-limits/failure-limiter.ts';
+import type { UnitOfWork } from '../store/unit-of-work.ts';
+import type { ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts';
 import { ClientAdapter } from './client-adapter.ts';
-import { PayloadAdapter, ServiceUnavailableError } from './payload-adapter.ts';
+import { installClientAuthentication } from './client-authentication.ts';
+import { PayloadAdapter } from './payload-adapter.ts';
 import { lifetimeFor, type TokenLifetimes } from './token-lifetimes.ts';
+import { unitOfWorkMiddleware } from './unit-of-work-middleware.ts';
 
 export interface RealmSettings {
   name: string;
@@ -31,6 +33,8 @@ export interface ProviderPages {
 
 export interface ProviderDeps {
   db: Db;
+  /** A unit of work per request on `db` (src/store/unit-of-work.ts). */
+  unitOfWork: () => UnitOfWork;
   realm: RealmSettings;
   keys: KeySet;
   cookieKeys: readonly string[];
@@ -41,17 +45,12 @@ export interface ProviderDeps {
   clientCacheTtlMs?: number;
   /** Scopes the realm's clients declare, known before the first request (listed in discovery). */
   knownScopes?: readonly string[];
-  /** Brake on wrong client secrets; defaults to CLIENT_SECRET_RULE. */
-  clientSecretLimiter?: FailureLimiter;
-}
-
-/** invalid_client, answered with 429 + Retry-After while a (client, IP) pair is braked. */
-class TooManyAttemptsError extends errors.InvalidClient {
-  constructor() {
-    super('too many failed client authentication attempts; retry later');
-    this.status = 429;
-    this.statusCode = 429;
-  }
+  /**
+   * Brakes on failed client authentication. Made once per process by the
+   * composition root: a provider is rebuilt on every key rotation, the
+   * brakes must not be.
+   */
+  clientAuthLimiters: ClientAuthLimiters;
 }
 
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
@@ -211,30 +210,16 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(realm.issuer, configuration);
   // Behind a TLS-terminating proxy only when told so (RFC 9700 §4.13).
   provider.proxy = deps.trustProxy;
+  // One hop, as in the Fastify app (src/http/build-app.ts): ctx.ip is the address the proxy saw.
+  provider.maxIpsCount = 1;
+  // First middleware, so it wraps everything else: all writes of a request commit together or not at all.
+  provider.use(unitOfWorkMiddleware(deps.unitOfWork, deps.pages.renderError));
 
-  // Hashes stand in for secrets: verify the presented secret against them.
-  // Wrong secrets are braked per (client, IP) before any hashing happens, so a
-  // guessing attack neither succeeds nor burns argon2 time (SECURITY-CATALOG 49).
-  const limiter = deps.clientSecretLimiter ?? new FailureLimiter(CLIENT_SECRET_RULE);
-  provider.Client.prototype.compareClientSecret = async function compareHashedClientSecret(this: { clientId: string; clientSecret?: string }, presented: string) {
-    if (!this.clientSecret) return false;
-    const ctx = Provider.ctx;
-    const key = `${this.clientId}\0${ctx?.ip ?? ''}`;
-    const wait = limiter.retryAfter(key);
-    if (wait > 0) {
-      ctx?.set('retry-after', String(wait));
-      throw new TooManyAttemptsError();
-    }
-    try {
-      const ok = await deps.secrets.verify(this.clientId, this.clientSecret, presented);
-      if (!ok) limiter.recordFailure(key);
-      return ok;
-    } catch (error) {
-      // A flood of wrong argon2-hashed secrets queues up; past the bound, shed load.
-      if (error instanceof HasherBusyError) throw new ServiceUnavailableError('too many client authentications at once');
-      throw error;
-    }
-  } as never;
+  // Hashes stand in for secrets; failures cost and are braked alike whether
+  // the client exists or not (src/oidc/client-authentication.ts).
+  installClientAuthentication(provider, {
+    realm: realm.name, secrets: deps.secrets, limiters: deps.clientAuthLimiters, renderError: deps.pages.renderError,
+  });
 
   return provider;
 }

@@ -2,7 +2,9 @@
  * Tells a database that cannot be reached (stopped, restarting, out of
  * connections, network cut) from a query that failed on its own merits.
  * Callers turn the former into 503 + Retry-After and let the pool reconnect;
- * the latter is a bug and stays a 500.
+ * the latter is a bug and stays a 500. A statement that runs past the query
+ * timeout counts as an outage: a healthy database answers these statements
+ * in milliseconds.
  */
 const UNAVAILABLE_SQLSTATE_CLASSES = ['08']; // connection exception
 const UNAVAILABLE_SQLSTATES = new Set([
@@ -10,6 +12,7 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout, a statement stuck behind a lock or a dying server
 ]);
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
@@ -20,6 +23,7 @@ const UNAVAILABLE_MESSAGES = [
   'Client has encountered a connection error',
   'Connection ended unexpectedly',
   'PGlite is closed',
+  'Query read timeout', // pg's query_timeout: the server went silent (partition)
 ];
 
 export function isDatabaseUnavailable(error: unknown): boolean {

@@ -1,11 +1,16 @@
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type QueryResult } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from './database-errors.ts';
 import type { DatabaseSchema } from './database-schema.ts';
+import { acquireEmbeddedLock, type EmbeddedLock } from './embedded-lock.ts';
 import { SerialPGliteDialect } from './pglite-dialect.ts';
-import { registerStatementRunner } from './statements.ts';
+import { registerBackend, type Statement, type StatementResult } from './statements.ts';
+import { UnitAwareDialect } from './unit-aware-dialect.ts';
+import { UnitOfWork, type ReservedConnection, type UnitBackend } from './unit-of-work.ts';
 
 export type Db = Kysely<DatabaseSchema>;
 
@@ -17,12 +22,23 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** How long a request waits for a connection before failing with 503 (pg's default waits forever). */
   connectTimeoutMs?: number;
+  /**
+   * How long one statement may take before it counts as an outage (default:
+   * the connect timeout). A partitioned network leaves a query unanswered
+   * forever; this bounds what a request can wait. 0 turns it off, for
+   * migrations, which may legitimately run long.
+   */
+  queryTimeoutMs?: number;
+  /** Who holds the embedded database's lock, as the refusal names it: `server` or the CLI command. */
+  role?: string;
   logger: Logger;
 }
 
 export interface Database {
   readonly db: Db;
   readonly kind: 'postgres' | 'pglite';
+  /** A unit of work for one request (src/store/unit-of-work.ts). */
+  unitOfWork(): UnitOfWork;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -33,43 +49,166 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 function openPostgres(connectionString: string, options: DatabaseOptions): Database {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+  const queryTimeoutMs = options.queryTimeoutMs ?? connectTimeoutMs;
   const pool = new pg.Pool({
     connectionString,
     max: options.poolMax ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+    connectionTimeoutMillis: connectTimeoutMs,
     idleTimeoutMillis: 10_000,
-    // A query stuck behind a dead server must end, not hang the request.
-    query_timeout: 15_000,
+    // Client side: a query on a connection that went silent (partition) ends.
+    // Server side: the same bound frees the backend of a statement stuck on a lock.
+    ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs, statement_timeout: queryTimeoutMs } : {}),
     keepAlive: true,
     application_name: 'latchkey',
   });
-  // Without this listener an idle client's error (server restart) crashes the process.
-  pool.on('error', (error) => {
-    options.logger.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, 'idle database connection failed; the pool will reconnect');
-  });
-  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
-  registerStatementRunner(db, {
-    async run(statement, values) {
-      const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] });
-      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  const warn = (what: string) => (error: Error) => {
+    options.logger.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, what);
+  };
+  // Without a listener an 'error' event ends the process. pg-pool listens on
+  // idle connections only; a connection in use (by a request, a transaction)
+  // whose backend is terminated emits 'error' too, so every connection gets one.
+  pool.on('error', warn('idle database connection failed; the pool will reconnect'));
+  pool.on('connect', (client) => { client.on('error', warn('database connection failed; it will be discarded')); });
+
+  const owner = {};
+  const runAlone = async <R>(statement: Statement, values: readonly unknown[]): Promise<StatementResult<R>> => {
+    // pool.query discards the connection when the query fails.
+    const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] });
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  };
+  const backend: UnitBackend = {
+    owner,
+    runAlone,
+    async reserve() {
+      return reservedPgConnection(await pool.connect());
     },
+  };
+  const db = new Kysely<DatabaseSchema>({
+    dialect: new UnitAwareDialect(new PostgresDialect({ pool: discardingFailedConnections(pool) }), owner),
   });
+  registerBackend(db, backend);
   return {
     db,
     kind: 'postgres',
-    ping: async () => { await sql`select 1`.execute(db); },
+    unitOfWork: () => new UnitOfWork(backend),
+    ping: async () => { await UnitOfWork.outside(() => sql`select 1`.execute(db)); },
     close: () => db.destroy(),
   };
 }
 
-async function openPglite(options: DatabaseOptions): Promise<Database> {
-  if (options.dataDir) await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const pglite = await PGlite.create(options.dataDir);
-  const db = new Kysely<DatabaseSchema>({ dialect: new SerialPGliteDialect({ pglite }) });
+/**
+ * kysely hands a connection back to the pool as it is, even after its query
+ * timed out on a silent network; reusing it would queue the next request
+ * behind the lost answer. A connection that saw an outage is discarded.
+ */
+function discardingFailedConnections(pool: pg.Pool) {
   return {
-    db,
-    kind: 'pglite',
-    ping: async () => { await sql`select 1`.execute(db); },
-    close: () => db.destroy(),
+    async connect() {
+      const client = await pool.connect();
+      let failed: Error | undefined;
+      return {
+        query: ((...args: Parameters<pg.PoolClient['query']>) => {
+          const pending = (client.query as (...a: unknown[]) => unknown)(...args);
+          if (pending instanceof Promise) {
+            return pending.catch((error: Error) => {
+              if (isDatabaseUnavailable(error)) failed = error;
+              throw error;
+            });
+          }
+          return pending;
+        }) as pg.PoolClient['query'],
+        release: (discard?: boolean) => client.release(discard || failed ? (failed ?? true) : undefined),
+      };
+    },
+    end: () => pool.end(),
+    options: pool.options,
   };
+}
+
+function reservedPgConnection(client: pg.PoolClient): ReservedConnection {
+  let failed = false;
+  // The engine writes in parallel at times (Promise.all); one connection runs one query at a time.
+  let tail: Promise<unknown> = Promise.resolve();
+  const query = (config: pg.QueryConfig) => {
+    const run = tail.then(async () => {
+      try {
+        return await client.query(config);
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) failed = true;
+        throw error;
+      }
+    });
+    tail = run.catch(() => {});
+    return run;
+  };
+  return {
+    async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+      const result = await query({ text: compiled.sql, values: [...compiled.parameters] });
+      if (result.command === 'COMMIT' || result.command === 'ROLLBACK') return { rows: [{ command: result.command }] as R[] };
+      const writes = ['INSERT', 'UPDATE', 'DELETE', 'MERGE'].includes(result.command);
+      return { rows: result.rows as R[], ...(writes ? { numAffectedRows: BigInt(result.rowCount ?? 0) } : {}) };
+    },
+    // eslint-disable-next-line require-yield
+    async *streamQuery() {
+      throw new Error('streaming is not used inside a unit of work');
+    },
+    async run<R>(statement: Statement, values: readonly unknown[]): Promise<StatementResult<R>> {
+      const result = await query({ name: statement.name, text: statement.text, values: [...values] });
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    },
+    async release(discard) {
+      client.release(discard || failed ? true : undefined);
+    },
+  };
+}
+
+async function openPglite(options: DatabaseOptions): Promise<Database> {
+  // PGlite does not guard its directory against a second process: the lock does (src/store/embedded-lock.ts).
+  let lock: EmbeddedLock | undefined;
+  if (options.dataDir) {
+    lock = await acquireEmbeddedLock(path.dirname(options.dataDir), options.role ?? 'server');
+  }
+  try {
+    if (options.dataDir) await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+    const pglite = await PGlite.create(options.dataDir);
+    const owner = {};
+    const dialect = new UnitAwareDialect(new SerialPGliteDialect({ pglite }), owner);
+    const db = new Kysely<DatabaseSchema>({ dialect });
+    const raw = async <R>(connection: { executeQuery: (q: CompiledQuery) => Promise<QueryResult<unknown>> }, statement: Statement, values: readonly unknown[]): Promise<StatementResult<R>> => {
+      const result = await connection.executeQuery(CompiledQuery.raw(statement.text, [...values]));
+      return { rows: result.rows as R[], rowCount: Number(result.numAffectedRows ?? 0n) };
+    };
+    const backend: UnitBackend = {
+      owner,
+      runAlone: (statement, values) => raw(db, statement, values),
+      async reserve() {
+        const driver = dialect.innerDriver;
+        const connection = await driver.acquireConnection();
+        return {
+          executeQuery: (compiled) => connection.executeQuery(compiled),
+          streamQuery: (compiled, chunkSize) => connection.streamQuery(compiled, chunkSize),
+          run: (statement, values) => raw(connection, statement, values),
+          release: () => driver.releaseConnection(connection),
+        };
+      },
+    };
+    registerBackend(db, backend);
+    return {
+      db,
+      kind: 'pglite',
+      unitOfWork: () => new UnitOfWork(backend),
+      ping: async () => { await UnitOfWork.outside(() => sql`select 1`.execute(db)); },
+      async close() {
+        try {
+          await db.destroy();
+        } finally {
+          await lock?.release();
+        }
+      },
+    };
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
 }

@@ -4,12 +4,14 @@ import { runStatement, type Statement } from './statements.ts';
 import type { NewOidcPayloadRow, OidcPayloadRow } from './oidc-payload.table.ts';
 
 // Repository for oidc-provider's models. Every function is a single
-// statement, so each is atomic without an explicit transaction.
+// statement, atomic on its own; inside a request they join its unit of work
+// (src/store/unit-of-work.ts), as their `effect` says.
 
 type Found = Pick<OidcPayloadRow, 'payload' | 'consumed_at'>;
 
 const UPSERT: Statement = {
   name: 'latchkey_payload_upsert',
+  effect: 'write',
   text: `insert into oidc_payloads (realm, model, id, payload, grant_id, account_id, uid, user_code, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          on conflict (realm, model, id) do update set
@@ -110,9 +112,12 @@ export async function findPayloadByUserCode(db: Db, realm: string, model: string
 /**
  * Marks a row consumed. Atomic: of two concurrent calls for the same row
  * exactly one returns true; the other (and any later call) returns false.
+ * Inside a unit of work the loser waits until the winner's unit settles: if
+ * the winner rolls back, the loser wins.
  */
 const CONSUME: Statement = {
   name: 'latchkey_payload_consume',
+  effect: 'claim',
   text: 'update oidc_payloads set consumed_at = now() where realm = $1 and model = $2 and id = $3 and consumed_at is null',
 };
 
@@ -120,38 +125,47 @@ export async function consumePayload(db: Db, realm: string, model: string, id: s
   return (await runStatement(db, CONSUME, [realm, model, id])).rowCount === 1;
 }
 
+const DESTROY: Statement = {
+  name: 'latchkey_payload_destroy',
+  effect: 'write',
+  text: 'delete from oidc_payloads where realm = $1 and model = $2 and id = $3',
+};
+
 export async function destroyPayload(db: Db, realm: string, model: string, id: string): Promise<void> {
-  await db
-    .deleteFrom('oidc_payloads')
-    .where('realm', '=', realm)
-    .where('model', '=', model)
-    .where('id', '=', id)
-    .execute();
+  await runStatement(db, DESTROY, [realm, model, id]);
+}
+
+/**
+ * Deletes a row and says whether this call deleted it. Atomic like
+ * consumePayload: of concurrent calls exactly one returns true.
+ */
+const TAKE: Statement = { ...DESTROY, name: 'latchkey_payload_take', effect: 'claim' };
+
+export async function takePayload(db: Db, realm: string, model: string, id: string): Promise<boolean> {
+  return (await runStatement(db, TAKE, [realm, model, id])).rowCount === 1;
 }
 
 /** Deletes every row of a grant (tokens, codes and the Grant itself). */
-export async function deleteGrant(db: Db, realm: string, grantId: string): Promise<number> {
-  const result = await db
-    .deleteFrom('oidc_payloads')
-    .where('realm', '=', realm)
-    .where('grant_id', '=', grantId)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+const DELETE_GRANT: Statement = {
+  name: 'latchkey_payload_delete_grant',
+  effect: 'write',
+  text: 'delete from oidc_payloads where realm = $1 and grant_id = $2',
+};
+
+export async function deleteGrant(db: Db, realm: string, grantId: string): Promise<void> {
+  await runStatement(db, DELETE_GRANT, [realm, grantId]);
 }
 
 /** Deletes the whole grant that the given row belongs to, in one statement. */
-export async function deleteGrantOf(db: Db, realm: string, model: string, id: string): Promise<number> {
-  const result = await db
-    .deleteFrom('oidc_payloads')
-    .where('realm', '=', realm)
-    .where('grant_id', '=', (eb) => eb
-      .selectFrom('oidc_payloads')
-      .select('grant_id')
-      .where('realm', '=', realm)
-      .where('model', '=', model)
-      .where('id', '=', id))
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+const DELETE_GRANT_OF: Statement = {
+  name: 'latchkey_payload_delete_grant_of',
+  effect: 'write',
+  text: `delete from oidc_payloads where realm = $1 and grant_id =
+           (select grant_id from oidc_payloads where realm = $1 and model = $2 and id = $3)`,
+};
+
+export async function deleteGrantOf(db: Db, realm: string, model: string, id: string): Promise<void> {
+  await runStatement(db, DELETE_GRANT_OF, [realm, model, id]);
 }
 
 /** Deletes everything issued to an account: sessions, grants, tokens. */

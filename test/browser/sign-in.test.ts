@@ -6,6 +6,7 @@ import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { discover } from '../helpers/relying-party.ts';
 import { demoSetup, SECRETS } from '../helpers/setups.ts';
 import { chromiumMissing, launchChromium, screenshot, serveTestImages, watchedPage, type Watched } from './chromium.ts';
+import { upsertClient } from '../../src/store/client.repository.ts';
 
 // These run inside the page (Playwright's evaluate), where the DOM exists;
 // the project's TypeScript has no DOM library, so they are declared here.
@@ -51,16 +52,18 @@ async function run(): Promise<void> {
   const { issuer, latchkey } = server;
   // Case 82/83: bad values that reached the database some other way (an older
   // version, a manual UPDATE) are never rendered.
-  await latchkey.services.clients.put('default', {
-    client_id: 'legacy',
-    client_secret: 'legacy-secret-for-tests',
+  // Written past the client rules, straight into the table, as such data would have arrived.
+  await upsertClient(latchkey.services.database.db, 'default', 'legacy', {
     client_name: 'Legacy App',
+    application_type: 'web',
+    token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['authorization_code'],
     response_types: ['code'],
     redirect_uris: ['https://legacy.test/cb'],
+    post_logout_redirect_uris: [],
     background_uri: 'https://x/a.png);}</style><script>alert(1)</script>',
     primary_color: 'red;background:url(https://evil.test/track)',
-  });
+  }, await latchkey.services.hasher.hash('legacy-secret-for-tests'));
   const browser = await launchChromium(t);
 
   /** An authorization request for a client, and the callback URL the browser was sent to. */

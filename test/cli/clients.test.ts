@@ -110,15 +110,22 @@ t.test('remove deletes the client; its secret stops working; removing it again i
   assertOneLineError(t, again, /no client billing in realm default/);
 });
 
-t.test('branding flags are checked with the renderer\'s rules', async (t) => {
+t.test('branding flags are checked with the renderer\'s rules, naming the field as the file does', async (t) => {
   const bad = await sandbox.run(['clients', 'add', 'branded-bad', '--redirect-uri', 'https://b.example.test/cb', '--background-uri', 'https://x/a.png);}</style>']);
   t.equal(bad.status, 2);
-  t.match(bad.stderr, /^latchkey: --background-uri: .*parentheses/);
+  t.match(bad.stderr, /^latchkey: background_uri: .*parentheses/);
   const color = await sandbox.run(['clients', 'add', 'branded-bad', '--redirect-uri', 'https://b.example.test/cb', '--primary-color', 'red']);
   t.equal(color.status, 2);
-  t.match(color.stderr, /--primary-color: must be a colour/);
+  t.match(color.stderr, /^latchkey: primary_color: must be a colour/);
   const good = await sandbox.run(['clients', 'add', 'branded-good', '--name', 'Branded', '--redirect-uri', 'https://b.example.test/cb', '--logo-uri', 'https://cdn.example.test/logo.png', '--primary-color', '#123abc']);
   t.equal(good.status, 0, good.stderr);
   const list = JSON.parse((await sandbox.run(['clients', 'list', '--json'])).stdout) as Record<string, unknown>[];
   t.match(list.find((c) => c['client_id'] === 'branded-good'), { logo_uri: 'https://cdn.example.test/logo.png', primary_color: '#123abc', client_name: 'Branded' });
+});
+
+t.test('NODE_ENV=production: an http://localhost redirect is refused (2), with the file\'s message', async (t) => {
+  const refused = await sandbox.run(['clients', 'add', 'local-web', '--redirect-uri', 'http://localhost:8080/callback'], { env: { NODE_ENV: 'production' } });
+  t.equal(refused.status, 2);
+  assertOneLineError(t, refused, /^latchkey: redirect_uris\[0\]: must use https in production \(http:\/\/localhost is for development\)$/);
+  t.notMatch(refused.stdout, /client_secret/, 'no secret printed');
 });

@@ -63,18 +63,18 @@ t.test('unknown subcommands and flags, missing arguments: 2, one line', async (t
   });
 });
 
-t.test('clients add checks its flags with the config rules, naming the flag', async (t) => {
+t.test('clients add checks its flags with the client rules, naming the field', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['clients', 'add', 'x', '--grant', 'password'], /--grant: must be one of/],
-    [['clients', 'add', 'x', '--auth-method', 'client_secret_jwt', '--grant', 'client_credentials'], /--auth-method: must be one of/],
-    [['clients', 'add', 'x'], /--redirect-uri: at least one is required/],
-    [['clients', 'add', 'x', '--redirect-uri', 'javascript:alert(1)'], /--redirect-uri javascript:alert\(1\): /],
-    [['clients', 'add', 'x', '--redirect-uri', 'http://app.example.com/cb'], /--redirect-uri http:\/\/app\.example\.com\/cb: /],
-    [['clients', 'add', 'x', '--redirect-uri', 'https://app.example.com/cb#frag'], /--redirect-uri https:\/\/app\.example\.com\/cb#frag: /],
-    [['clients', 'add', 'x', '--grant', 'client_credentials', '--auth-method', 'none'], /--grant client_credentials: a public client/],
-    [['clients', 'add', 'x', '--grant', 'client_credentials', '--permission', 'admin'], /--permission: must be one of introspection/],
-    [['clients', 'add', 'x', '--grant', 'client_credentials', '--scope', 'a "b"'], /--scope: /],
-    [['clients', 'add', 'x', '--grant', 'client_credentials', '--auth-method', 'private_key_jwt'], /--jwks-uri: required/],
+    [['clients', 'add', 'x', '--grant', 'password'], /grant_types\[0\]: must be one of/],
+    [['clients', 'add', 'x', '--auth-method', 'client_secret_jwt', '--grant', 'client_credentials'], /token_endpoint_auth_method: must be one of/],
+    [['clients', 'add', 'x'], /redirect_uris: at least one is required/],
+    [['clients', 'add', 'x', '--redirect-uri', 'javascript:alert(1)'], /redirect_uris\[0\]: the javascript: scheme is not allowed/],
+    [['clients', 'add', 'x', '--redirect-uri', 'http://app.example.com/cb'], /redirect_uris\[0\]: must use https/],
+    [['clients', 'add', 'x', '--redirect-uri', 'https://app.example.com/cb#frag'], /redirect_uris\[0\]: must not contain a fragment/],
+    [['clients', 'add', 'x', '--grant', 'client_credentials', '--auth-method', 'none'], /grant_types: a public client/],
+    [['clients', 'add', 'x', '--grant', 'client_credentials', '--permission', 'admin'], /permissions\[0\]: must be one of introspection/],
+    [['clients', 'add', 'x', '--grant', 'client_credentials', '--scope', 'a "b"'], /scope: /],
+    [['clients', 'add', 'x', '--grant', 'client_credentials', '--auth-method', 'private_key_jwt'], /jwks_uri: private_key_jwt needs jwks_uri or jwks/],
   ];
   // Independent processes that touch no database: run side by side.
   const results = await Promise.all(cases.map(([args]) => sandbox.run(args)));

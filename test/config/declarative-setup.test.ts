@@ -98,6 +98,8 @@ t.test('schema errors name the field', async (t) => {
   refused(t, realmWith(webClient({ redirect_uri: ['https://typo.example/cb'] })), 'realms[0].clients[0].redirect_uri', /unknown property/);
   refused(t, realmWith(webClient({ grant_types: ['password'] })), 'realms[0].clients[0].grant_types[0]', /one of/);
   refused(t, realmWith(webClient({ ttl: { access_token: -5 } })), 'realms[0].clients[0].ttl.access_token');
+  refused(t, realmWith(webClient({ ttl: { session: 60 } })), 'realms[0].clients[0].ttl.session', /realm/);
+  refused(t, { realms: [{ name: 'default', clients: ['web'] }] }, 'realms[0].clients[0]', /object/);
   refused(t, { realms: [{ name: 'default', users: [{ username: 'jane' }] }] }, 'realms[0].users[0].password', /required/);
   refused(t, { realms: [{ name: 'default', users: [{ username: 'jane', password: 'p', email: 'not-an-email' }] }] }, 'realms[0].users[0].email');
 });

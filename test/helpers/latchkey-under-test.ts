@@ -13,7 +13,10 @@ import { createTestDatabase } from './test-database.ts';
 import { demoSetup } from './setups.ts';
 
 export interface RunningLatchkey {
+  /** The configured issuer; where the server listens unless `issuer` was given. */
   issuer: string;
+  /** Where the server listens (http://127.0.0.1:<port>). */
+  listening: string;
   latchkey: Latchkey;
   keysDir: string;
   /** Everything the server logged, for the "no secrets in logs" checks. */
@@ -36,14 +39,21 @@ export async function freePort(): Promise<number> {
  * Starts a real Latchkey on a loopback port with its own database and keys
  * directory, and tears it down when the test ends.
  */
-export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, databaseUrl, logLevel = 'info' }: {
+export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, databaseUrl, logLevel = 'info', requestLogging = false, trustProxy = false, issuer: configuredIssuer }: {
   setup?: DeclarativeSetup;
   keysDir?: string;
   databaseUrl?: string;
   logLevel?: string;
+  /** LATCHKEY_LOG_REQUESTS. */
+  requestLogging?: boolean;
+  /** LATCHKEY_TRUST_PROXY. */
+  trustProxy?: boolean;
+  /** LATCHKEY_ISSUER, when it is not where the server listens (as behind a proxy). */
+  issuer?: string;
 } = {}): Promise<RunningLatchkey> {
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const listening = `http://127.0.0.1:${port}`;
+  const issuer = configuredIssuer ?? listening;
   const ownKeys = !keysDir;
   keysDir ??= await mkdtemp(path.join(os.tmpdir(), 'latchkey-keys-'));
   let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
@@ -53,7 +63,7 @@ export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, dat
     if (databaseUrl) await migrate(databaseUrl);
   }
 
-  const config = testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel });
+  const config = { ...testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel }), trustProxy, logRequests: requestLogging };
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
   const latchkey = await assembleLatchkey(config, createLogger(logLevel, sink), { inMemory: !databaseUrl });
@@ -64,7 +74,7 @@ export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, dat
     await database?.drop();
     if (ownKeys) await rm(keysDir!, { recursive: true, force: true });
   });
-  return { issuer, latchkey, keysDir, logs, config };
+  return { issuer, listening, latchkey, keysDir, logs, config };
 }
 
 export async function migrate(databaseUrl: string): Promise<void> {
@@ -98,6 +108,7 @@ export function testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel
     configFile: path.join(keysDir, 'latchkey.yaml'),
     trustProxy: false,
     logLevel,
+    logRequests: false,
     cookieKeys: undefined,
     dbPoolMax: 10,
     dbConnectTimeoutMs: 3000,

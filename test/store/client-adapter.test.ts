@@ -65,12 +65,17 @@ t.test('the cache serves a stale value within the TTL and a fresh one after it',
   t.equal(await adapter.find('cached'), undefined, 'removed client is gone after the TTL');
 });
 
-t.test('unknown ids are undefined and not cached', async (t) => {
+t.test('unknown ids are undefined, and remembered as unknown for the same bound as known ones', async (t) => {
   const clock = manualClock();
   const adapter = new ClientAdapter(db, 'default', { now: clock.now });
   t.equal(await adapter.find('nobody'), undefined);
   await upsertClient(db, 'default', 'nobody', metadata('Late'), null);
-  t.equal((await adapter.find('nobody'))?.client_name, 'Late', 'a client created after a miss is found at once');
+  // An unknown id answered from memory like a known one: no database lookup to time.
+  t.equal(await adapter.find('nobody'), undefined, 'a client created after a miss is not seen before the TTL');
+  clock.advance(5_000);
+  t.equal((await adapter.find('nobody'))?.client_name, 'Late', 'and is found once it has passed');
+  for (let i = 0; i < ClientAdapter.MAX_UNKNOWN + 10; i += 1) await adapter.find(`made-up-${i}`);
+  t.ok(await adapter.find('nobody'), 'a flood of made-up ids does not push real clients out');
 });
 
 t.test('hostile ids find nothing and never throw', async (t) => {

@@ -1,6 +1,6 @@
 import { isArgon2idHash } from '../../accounts/password-hasher.ts';
 import type { StoredClient } from '../../store/client.repository.ts';
-import { AUTH_METHODS, CLIENT_FLAG_OPTIONS, clientDefinitionFromFlags, GRANTS, usesClientSecret } from '../client-flags.ts';
+import { AUTH_METHODS, CLIENT_FLAG_OPTIONS, clientFromFlags, GRANT_TYPES, usesClientSecret } from '../client-flags.ts';
 import { loadCommandContext, withServices } from '../command-context.ts';
 import { CliError, dispatch, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
 
@@ -17,14 +17,22 @@ printed once: it is stored only as a digest and cannot be shown again.
   --policy-uri URL, --tos-uri URL  privacy policy and terms links (https:)
   --redirect-uri URI             repeatable; required for authorization_code
   --post-logout-redirect-uri URI repeatable
-  --grant GRANT                  repeatable: ${GRANTS.join(', ')}
+  --grant GRANT                  repeatable: ${GRANT_TYPES.join(', ')}
                                  (default: authorization_code + refresh_token)
   --auth-method METHOD           ${AUTH_METHODS.join(', ')}
-                                 (default: client_secret_basic; none with --native)
+                                 (default: client_secret_basic; none with --native;
+                                 private_key_jwt with --jwks-uri)
   --jwks-uri URI                 the client's public keys, for private_key_jwt
   --scope "a b"                  the scopes the client may obtain
   --permission introspection     repeatable: may introspect any token of the realm
   --native                       a native app (RFC 8252: loopback redirects on any port)
+
+The client is checked with the setup file's rules (README "Declaring realms,
+clients and users"), production refusals included (NODE_ENV=production). An
+error names the RFC 7591 field, as in the file: --name sets client_name,
+--auth-method token_endpoint_auth_method, --native application_type, --grant
+grant_types, --redirect-uri redirect_uris[i], --permission permissions[i],
+the other flags the field of the same name (--logo-uri: logo_uri).
 
 Examples:
   npx latchkey clients add billing --grant client_credentials --scope "api:read"
@@ -59,19 +67,20 @@ async function add(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(args, CLIENT_FLAG_OPTIONS, { command, positionals: ['ID'] });
   const clientId = requirePositional(parsed, 0, 'ID', command);
   const { realm = 'default', ...flags } = parsed.values;
-  const definition = clientDefinitionFromFlags(clientId, flags);
-
   const context = await loadCommandContext(io);
+  // Judged before the database is opened, with the server's own context: a refusal is a usage error (2).
+  const client = clientFromFlags(clientId, flags, { production: context.config.nodeEnv === 'production' });
+
   const secret = await withServices(context, command, async (services) => {
     if (await services.clients.find(realm, clientId)) {
       throw new CliError(`client ${clientId} already exists in realm ${realm}; remove it first or choose another ID`);
     }
-    if (usesClientSecret(definition)) return services.clients.addWithGeneratedSecret(realm, definition);
-    await services.clients.put(realm, definition);
+    if (usesClientSecret(client)) return services.clients.addWithGeneratedSecret(realm, client);
+    await services.clients.put(realm, client);
     return undefined;
   });
 
-  write(io.stdout, `Created client ${clientId} in realm ${realm} (${definition['token_endpoint_auth_method']}; grants ${(definition['grant_types'] as string[]).join(', ')}).`);
+  write(io.stdout, `Created client ${clientId} in realm ${realm} (${client.token_endpoint_auth_method}; grants ${client.grant_types.join(', ')}).`);
   if (secret) {
     write(io.stdout, `client_secret: ${secret}`);
     write(io.stderr, 'Store this secret now: it is shown only this once and cannot be shown again (Latchkey keeps only a digest).');

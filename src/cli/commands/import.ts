@@ -21,7 +21,6 @@ export async function importFile(args: string[], io: CliIo): Promise<number> {
   const setup: DeclarativeSetup = await loadDeclarativeFile(file, {
     env: io.env,
     nodeEnv: context.config.nodeEnv,
-    allowInsecureLocalhost: context.config.nodeEnv !== 'production',
   });
 
   if (parsed.values['dry-run']) {
