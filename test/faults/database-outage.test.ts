@@ -1,28 +1,18 @@
 import t from 'tap';
-import { startLatchkey, migrate } from '../helpers/latchkey-under-test.ts';
+import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { SECRETS } from '../helpers/setups.ts';
-import { postgresReachable, TcpProxy } from '../helpers/tcp-proxy.ts';
-import { createTestDatabase } from '../helpers/test-database.ts';
+import { proxiedDatabase } from '../helpers/proxied-database.ts';
 
 // Cases 64 and 99 of SECURITY-CATALOG.md. An outage needs a database server;
 // in embedded mode the suite still uses the local PostgreSQL when there is one.
-const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-if (!(await postgresReachable(serverUrl))) {
+const proxied = await proxiedDatabase(t);
+if (!proxied) {
   t.plan(0, 'no PostgreSQL server reachable to take down');
 } else {
-  process.env.DATABASE_URL ??= serverUrl;
-  const database = await createTestDatabase();
-  t.teardown(() => database.drop());
-  await migrate(database.databaseUrl!);
+  const { proxy } = proxied;
+  const viaProxy = proxied.viaProxy;
 
-  const real = new URL(database.databaseUrl!);
-  const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
-  await proxy.start();
-  t.teardown(() => proxy.cut());
-  const viaProxy = new URL(real);
-  viaProxy.port = String(proxy.port);
-
-  const { issuer } = await startLatchkey(t, { databaseUrl: viaProxy.toString() });
+  const { issuer } = await startLatchkey(t, { databaseUrl: viaProxy });
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
   const post = (path: string, form: Record<string, string>, auth = basic('svc', SECRETS.svc)) =>
     fetch(`${issuer}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });

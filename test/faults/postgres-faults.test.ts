@@ -1,39 +1,30 @@
 import pg from 'pg';
 import t from 'tap';
-import { migrate } from '../helpers/latchkey-under-test.ts';
 import { serverDirs, spawnServer, type ServerProcess } from '../helpers/server-process.ts';
 import { SECRETS } from '../helpers/setups.ts';
-import { postgresReachable, TcpProxy } from '../helpers/tcp-proxy.ts';
-import { createTestDatabase } from '../helpers/test-database.ts';
 import { introspect, sleep, tokenRequest } from '../helpers/token-requests.ts';
+import { proxiedDatabase } from '../helpers/proxied-database.ts';
 
 // Issue 8, point 1 and SECURITY-CATALOG 64/99, on a real server process:
 // PostgreSQL ending the server's backends under load, a network partition
 // and a slow link. Outcomes only: the process keeps running, every answer is
 // a success or 503 with Retry-After (never a 500, never a hang), nothing
 // acknowledged is lost, and it recovers by itself.
-const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-if (!(await postgresReachable(serverUrl))) {
+const proxied = await proxiedDatabase(t);
+if (!proxied) {
   t.plan(0, 'no PostgreSQL server reachable');
 } else {
-  process.env.DATABASE_URL ??= serverUrl;
-  const database = await createTestDatabase();
-  t.teardown(() => database.drop());
-  await migrate(database.databaseUrl!);
-  const real = new URL(database.databaseUrl!);
-  const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
-  await proxy.start();
-  t.teardown(() => proxy.close());
-  const viaProxy = new URL(real);
-  viaProxy.port = String(proxy.port);
+  const { proxy, databaseUrl } = proxied;
+  const viaProxy = proxied.viaProxy;
+  const real = new URL(databaseUrl);
 
-  const admin = new pg.Client({ connectionString: database.databaseUrl });
+  const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
   t.teardown(() => admin.end());
 
   const connectTimeoutMs = 1000;
   const server = await spawnServer(t, await serverDirs(t), {
-    databaseUrl: viaProxy.toString(),
+    databaseUrl: viaProxy,
     env: { DATABASE_CONNECT_TIMEOUT_MS: String(connectTimeoutMs), DATABASE_POOL_MAX: '8' },
   });
   if (!server.running()) throw new Error(`the server did not start: ${server.output()}`);

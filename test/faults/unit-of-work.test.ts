@@ -2,14 +2,13 @@ import pg from 'pg';
 import t, { type Test } from 'tap';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browserless.ts';
-import { startLatchkey, migrate } from '../helpers/latchkey-under-test.ts';
+import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { discover } from '../helpers/relying-party.ts';
 import { SECRETS } from '../helpers/setups.ts';
-import { postgresReachable, TcpProxy } from '../helpers/tcp-proxy.ts';
-import { createTestDatabase } from '../helpers/test-database.ts';
 import {
   authorizationCode, introspect, refreshRequest, revoke, sleep, tokenRequest, type OAuthResponse,
 } from '../helpers/token-requests.ts';
+import { proxiedDatabase } from '../helpers/proxied-database.ts';
 
 // DESIGN decision 10, README "Database outage": every write of a request
 // commits together or not at all. A fault is injected before each statement
@@ -17,28 +16,19 @@ import {
 // revocation in turn (the proxy drops the connection instead of delivering
 // it); each time the answer is 503, nothing is left half-written, and the
 // same refresh token or code still works when the client retries.
-const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-if (!(await postgresReachable(serverUrl))) {
+const proxied = await proxiedDatabase(t);
+if (!proxied) {
   t.plan(0, 'no PostgreSQL server reachable to inject faults into');
 } else {
-  process.env.DATABASE_URL ??= serverUrl;
-  const database = await createTestDatabase();
-  t.teardown(() => database.drop());
-  await migrate(database.databaseUrl!);
-
-  const real = new URL(database.databaseUrl!);
-  const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
-  await proxy.start();
-  t.teardown(() => proxy.close());
-  const viaProxy = new URL(real);
-  viaProxy.port = String(proxy.port);
+  const { proxy, databaseUrl } = proxied;
+  const viaProxy = proxied.viaProxy;
 
   // The test's own view of the database, past the proxy.
-  const inspector = new pg.Client({ connectionString: database.databaseUrl });
+  const inspector = new pg.Client({ connectionString: databaseUrl });
   await inspector.connect();
   t.teardown(() => inspector.end());
 
-  const { issuer } = await startLatchkey(t, { databaseUrl: viaProxy.toString() });
+  const { issuer } = await startLatchkey(t, { databaseUrl: viaProxy });
   const web1 = ['web1', SECRETS.web1] as const;
   const svc = ['svc', SECRETS.svc] as const;
   const rs = ['rs', SECRETS.rs] as const;
