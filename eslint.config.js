@@ -6,16 +6,31 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // Typed rules: the checker knows which calls return promises.
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['bin/*.js', 'eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'off',
+      // A promise nobody awaits loses its rejection; `void` says it was meant.
+      // tap's test() and t.test() are awaited by the runner itself.
+      '@typescript-eslint/no-floating-promises': ['error', {
+        allowForKnownSafePromises: [{ from: 'package', package: '@tapjs/core', name: 'PromiseWithSubtest' }],
+      }],
+      '@typescript-eslint/no-misused-promises': 'error',
       'no-console': 'error',
-      // process.env is read in src/config only (STYLE.md rule 7).
+      // process.env is read in src/config only (STYLE.md rule 7); the CLI's entry hands it over.
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config' }],
     },
   },
   {
-    files: ['src/config/**', 'test/**', 'bench/**', 'bin/**', 'eslint.config.js', 'src/cli/**'],
-    rules: { 'no-restricted-properties': 'off', 'no-console': 'off' },
+    files: ['src/config/**', 'src/cli/main.ts', 'test/**', 'bench/**', 'bin/**', 'eslint.config.js'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // The CLI writes to the streams it is given; only tools and tests print.
+    files: ['test/**', 'bench/**', 'bin/**'],
+    rules: { 'no-console': 'off' },
   },
 );

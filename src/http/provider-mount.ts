@@ -75,7 +75,8 @@ export async function mountProvider(app: FastifyInstance, current: () => Provide
       const rest = url.slice(prefix.length);
       raw.url = rest.startsWith('/') ? rest : `/${rest}`;
       requestLogs.set(raw, request.log);
-      callback(raw, reply.raw);
+      // Koa's callback answers its own errors (ctx.onerror); nothing reaches this promise.
+      void callback(raw, reply.raw);
     };
     scope.all(`${prefix}/*`, { config: ENGINE_MOUNT }, handler);
     scope.all(prefix || '/', { config: ENGINE_MOUNT }, handler);
@@ -86,7 +87,7 @@ export async function mountProvider(app: FastifyInstance, current: () => Provide
       describePathForLog(request.raw, request.url.split('?')[0]!);
       request.raw.url = '/.well-known/openid-configuration';
       requestLogs.set(request.raw, request.log);
-      callback(request.raw, reply.raw);
+      void callback(request.raw, reply.raw);
     });
   });
 }

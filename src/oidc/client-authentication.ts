@@ -52,7 +52,7 @@ export class TooManyAttemptsError extends errors.InvalidClient {
 const BUSY_RETRY_AFTER_SECONDS = '5';
 
 type Context = KoaContextWithOIDC;
-type Refusal = Error & { statusCode: number; error_description?: string };
+type Refusal = Error & { statusCode: number; error_description?: string | undefined };
 
 export function installClientAuthentication(provider: Provider, { realm, secrets, limiters, renderError }: ClientAuthenticationDeps): void {
   // Requests in which a presented secret was checked by compareClientSecret.

@@ -28,7 +28,7 @@ export class FailureLimiter {
    * `maxKeys` bounds the memory: past it the oldest window is dropped, which
    * at worst lets that key start afresh.
    */
-  constructor(rule: FailureRule, { now = Date.now, maxKeys = 50_000 }: { now?: () => number; maxKeys?: number } = {}) {
+  constructor(rule: FailureRule, { now = Date.now, maxKeys = 50_000 }: { now?: (() => number) | undefined; maxKeys?: number | undefined } = {}) {
     this.#rule = rule;
     this.#now = now;
     this.#maxKeys = maxKeys;

@@ -51,7 +51,7 @@ export class Browser {
       if (!headers.has('origin')) headers.set('origin', this.origin);
       body = new URLSearchParams(init.form).toString();
     }
-    const response = await fetch(new URL(url, this.origin), { ...init, headers, body, redirect: 'manual' });
+    const response = await fetch(new URL(url, this.origin), { ...init, headers, ...(body === undefined ? {} : { body }), redirect: 'manual' });
     this.jar.store(response);
     return response;
   }

@@ -11,7 +11,7 @@ export type { Branding as PageBranding } from '../branding.ts';
 export function layout({ title, assetsPath, branding = {}, brandingStylesheet, body }: {
   title: string;
   assetsPath: string;
-  branding?: Branding;
+  branding?: Branding | undefined;
   /** Path of the branding stylesheet (src/http/branding.ts), when the page belongs to a client or realm. */
   brandingStylesheet?: string | undefined;
   body: SafeHtml;
