@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { createLogger } from '../src/log/logger.ts';
-import { openServices } from '../src/services.ts';
+import { openServices } from '../src/latchkey.ts';
 import { testConfig } from '../test/helpers/latchkey-under-test.ts';
 import { demoSetup, SECRETS } from '../test/helpers/setups.ts';
 import type { BenchDatabase } from './bench-database.ts';
@@ -92,14 +92,14 @@ export function formatClientAuthTiming(report: ClientAuthTimingReport): string {
 /** A client with a secret Latchkey generated, as `latchkey clients add` makes one (the demo setup has chosen secrets only). */
 async function addGeneratedClient(database: BenchDatabase, keysDir: string): Promise<string> {
   const config = testConfig({ issuer: 'http://127.0.0.1', port: 0, keysDir, databaseUrl: database.url, setup: demoSetup() });
-  const services = await openServices(config, createLogger('silent'));
+  const services = await openServices(config, createLogger('silent'), { role: 'bench' });
   try {
     return await services.clients.addWithGeneratedSecret('default', {
       client_id: 'bench-generated', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'],
       response_types: [], redirect_uris: [], post_logout_redirect_uris: [], scope: 'api:read',
     });
   } finally {
-    await services.database.close();
+    await services.close();
   }
 }
 

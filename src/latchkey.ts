@@ -1,42 +1,95 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { AccountService } from './accounts/account-service.ts';
+import { createPasswordHasher, type PasswordHasher } from './accounts/password-hasher.ts';
+import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
+import { ClientService } from './clients/client-service.ts';
 import type { LatchkeyConfig, RealmDeclaration } from './config/index.ts';
+import { StartupError } from './errors/index.ts';
 import { buildApp, ASSETS_PATH, type MountedRealm } from './http/build-app.ts';
 import { createProviderPages } from './http/provider-pages.ts';
-import { loadKeySet, type KeySet } from './keys/signing-keys.ts';
+import { loadServerSecrets, type ServerSecrets } from './keys/server-secrets.ts';
+import { keyOptionsOf, loadKeySet, type KeySet } from './keys/signing-keys.ts';
 import { startSweeper } from './oidc/expired-payload-sweeper.ts';
 import { interactionClaims } from './oidc/interaction-claims.ts';
+import { PayloadLookups } from './oidc/payload-lookups.ts';
 import { createProvider, type RealmSettings } from './oidc/provider-factory.ts';
+import { resolveLifetimes } from './oidc/token-lifetimes.ts';
 import { createClientAuthLimiters } from './rate-limits/client-auth-limiters.ts';
 import { createLoginLimiters } from './rate-limits/login-limiters.ts';
-import { resolveLifetimes } from './oidc/token-lifetimes.ts';
 import { applySetup } from './realms/realm-setup.ts';
-import { openServices, type Services } from './services.ts';
+import { openDatabase, type Database } from './store/database.ts';
+import { migrateToLatest, migrationStatus } from './store/migrator.ts';
+
+/**
+ * The composition root: every long-lived part of Latchkey is created here,
+ * once, and closed here, in the reverse order. The server (src/main.ts, and
+ * tests) asks for all of it through `assembleLatchkey`; the CLI
+ * (src/cli/command-context.ts) for the parts without a listener through
+ * `openServices` and `openDatabaseForMigrations`. Nothing else opens a
+ * database, loads keys or builds a provider.
+ *
+ *   keys → database (+ its lock) → secrets, hasher → accounts, clients
+ *     → declarative setup → brakes, lookups → realms and their providers → app
+ *     → sweeper → key watcher
+ */
+
+/** The domain services the server and the CLI share. */
+export interface Services {
+  database: Database;
+  hasher: PasswordHasher;
+  secrets: ServerSecrets;
+  secretVerifier: SecretVerifier;
+  accounts: AccountService;
+  clients: ClientService;
+}
 
 export interface Latchkey {
   app: FastifyInstance;
   services: Services;
   realms: readonly MountedRealm[];
+  /** Stops the parts in the reverse order of their creation; in-flight requests finish first. */
   close(): Promise<void>;
 }
 
 /**
- * Assembles a complete Latchkey (database, keys, setup, providers, app)
- * without listening; src/main.ts listens and handles the process, tests
- * call this directly.
+ * Parts that must be closed, closed last-first. A part that fails to close
+ * does not keep the others open; the first failure is reported after all
+ * were tried.
+ */
+class Parts {
+  readonly #closers: { name: string; close: () => Promise<void> | void }[] = [];
+
+  own<T>(name: string, part: T, close: (part: T) => Promise<void> | void): T {
+    this.#closers.push({ name, close: () => close(part) });
+    return part;
+  }
+
+  async closeAll(): Promise<void> {
+    let failure: unknown;
+    for (const { close } of this.#closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure) throw failure;
+  }
+}
+
+/**
+ * Assembles a complete Latchkey without listening; src/main.ts listens and
+ * handles the process, tests call this directly. `inMemory` keeps the
+ * embedded database in memory (tests).
  */
 export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, { inMemory = false } = {}): Promise<Latchkey> {
   // Keys first: a key problem stops the start before anything is opened or written.
-  const keyOptions = {
-    keysDir: config.keysDir,
-    keyFiles: config.keys.files,
-    secrets: config.keys,
-    primaryAlias: config.keys.primaryAlias,
-    idTokenAlg: config.keys.idTokenAlg,
-  };
-  let keys = await loadKeySet(keyOptions, logger);
-  const services = await openServices(config, logger, { inMemory });
+  let keys = await loadKeySet(keyOptionsOf(config, { generate: true }), logger);
+  const parts = new Parts();
   try {
+    const services = await openParts(parts, config, logger, { inMemory, role: 'server' });
     const reports = await applySetup(config.setup, services);
     for (const report of reports) logger.info(report, 'declarative setup applied');
 
@@ -44,12 +97,12 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
     // The brakes live as long as the process: providers are rebuilt on every key rotation.
     const clientAuthLimiters = createClientAuthLimiters();
     const loginLimiters = createLoginLimiters();
-    const buildProviders = async (keySet: KeySet) => Promise.all(realmSettings.map(async (settings) => {
+    const lookups = realmSettings.map((settings) => new PayloadLookups(services.database.db, settings.name));
+    const buildProviders = async (keySet: KeySet) => Promise.all(realmSettings.map(async (settings, i) => {
       const knownScopes = (await services.clients.list(settings.name))
         .flatMap((c) => String(c.metadata['scope'] ?? '').split(' ').filter(Boolean));
       return createProvider({
         db: services.database.db,
-        unitOfWork: services.database.unitOfWork,
         realm: settings,
         keys: keySet,
         cookieKeys: services.secrets.cookieKeys,
@@ -59,6 +112,7 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
         trustProxy: config.trustProxy,
         knownScopes,
         clientAuthLimiters,
+        lookups: lookups[i]!,
       });
     }));
     const realms: MountedRealm[] = (await buildProviders(keys)).map((provider, i) => ({
@@ -67,7 +121,7 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
       interactions: interactionClaims(services.database.db, realmSettings[i]!.name),
     }));
 
-    const app = await buildApp({
+    const app = parts.own('http app', await buildApp({
       logger,
       realms,
       accounts: services.accounts,
@@ -77,34 +131,94 @@ export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, {
       logRequests: config.logRequests,
       trustProxy: config.trustProxy,
       jwks: { jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds, x5tS256: () => keys.x5tS256 },
-    });
-    const sweeper = startSweeper(services.database.db, logger, config.sweepIntervalSeconds);
-    const keyWatch = watchKeys({
+    }), (built) => built.close());
+    parts.own('sweeper', startSweeper(services.database.db, logger, config.sweepIntervalSeconds), (sweeper) => sweeper.stop());
+    parts.own('key watcher', watchKeys({
       intervalSeconds: config.keys.checkSeconds,
       current: () => keys,
-      load: () => loadKeySet({ ...keyOptions, generate: false }),
+      load: () => loadKeySet(keyOptionsOf(config, { generate: false })),
       logger,
       async swap(next) {
         const providers = await buildProviders(next);
         keys = next;
         providers.forEach((provider, i) => { realms[i]!.provider = provider; });
       },
-    });
-    return {
-      app,
-      services,
-      realms,
-      async close() {
-        await app.close();
-        keyWatch.stop();
-        await sweeper.stop();
-        await services.database.close();
-      },
-    };
+    }), (watch) => watch.stop());
+    return { app, services, realms, close: () => parts.closeAll() };
   } catch (error) {
-    await services.database.close();
+    await parts.closeAll().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The services without a listener, for one CLI command: the embedded
+ * database is opened under its lock, held by `role` (the command's name),
+ * so a command is refused while a server has it open.
+ */
+export async function openServices(config: LatchkeyConfig, logger: Logger, { role }: { role: string }): Promise<Services & { close(): Promise<void> }> {
+  const parts = new Parts();
+  try {
+    const services = await openParts(parts, config, logger, { inMemory: false, role });
+    return { ...services, close: () => parts.closeAll() };
+  } catch (error) {
+    await parts.closeAll().catch(() => {});
+    throw error;
+  }
+}
+
+/** The bare database, whatever its schema version, for `latchkey migrate`. */
+export async function openDatabaseForMigrations(config: LatchkeyConfig, logger: Logger, { role }: { role: string }): Promise<Database> {
+  return openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: embeddedDatabaseDir(config),
+    poolMax: 2,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    queryTimeoutMs: 0, // a migration may build an index over millions of rows
+    role,
+    logger,
+  });
+}
+
+/** Where the embedded database lives under the data directory. */
+export function embeddedDatabaseDir(config: Pick<LatchkeyConfig, 'dataDir'>): string {
+  return path.join(config.dataDir, 'pglite');
+}
+
+/**
+ * The database and the domain services on it. Migration policy: the
+ * embedded database is migrated on open (it belongs to this process); a
+ * PostgreSQL server is migrated only by `latchkey migrate`, and opening it
+ * with pending migrations is refused.
+ */
+async function openParts(parts: Parts, config: LatchkeyConfig, logger: Logger, { inMemory, role }: { inMemory: boolean; role: string }): Promise<Services> {
+  const database = parts.own('database', await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: inMemory ? undefined : embeddedDatabaseDir(config),
+    poolMax: config.dbPoolMax,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    role,
+    logger,
+  }), (opened) => opened.close());
+  if (database.kind === 'pglite') {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length) logger.info({ migrations: applied }, 'embedded database migrated');
+  } else {
+    const pending = (await migrationStatus(database.db)).filter((m) => !m.executedAt);
+    if (pending.length) {
+      throw new StartupError(`database has ${pending.length} pending migration(s) (${pending[0]!.name}…): run \`npx latchkey migrate latest\` first`);
+    }
+  }
+  const secrets = await loadServerSecrets(config.keysDir, config.cookieKeys);
+  const hasher = createPasswordHasher();
+  return {
+    database,
+    hasher,
+    secrets,
+    secretVerifier: createSecretVerifier({ digestKey: secrets.digestKey, hasher }),
+    accounts: new AccountService(database.db, hasher),
+    clients: new ClientService(database.db, hasher, secrets.digestKey, { production: config.nodeEnv === 'production' }),
+  };
 }
 
 /** The `default` realm is served at the issuer root; any other realm under /realms/<name>/. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AccountError } from '../errors/index.ts';
 import type { Db } from '../store/database.ts';
 import { deleteAccountPayloads } from '../store/oidc-payload.repository.ts';
 import {
@@ -19,10 +20,6 @@ export interface NewUser {
 /** How stale a token's claims may be on another instance after a profile change. */
 const ACCOUNT_CACHE_MS = 5_000;
 const ACCOUNT_CACHE_SIZE = 10_000;
-
-export class AccountError extends Error {
-  override name = 'AccountError';
-}
 
 /**
  * Accounts of a realm: authentication and lifecycle. Changing a password,

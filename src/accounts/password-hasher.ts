@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import { HasherBusyError } from '../errors/index.ts';
 
 /**
  * argon2id at OWASP / ASVS parameters (m = 19 MiB, t = 2, p = 1): ~35 ms per
@@ -11,10 +12,6 @@ export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeC
 
 /** Longer inputs are refused before hashing: argon2 cost grows with input size. */
 export const MAX_SECRET_LENGTH = 1024;
-
-export class HasherBusyError extends Error {
-  override name = 'HasherBusyError';
-}
 
 export interface PasswordHasher {
   hash(secret: string): Promise<string>;

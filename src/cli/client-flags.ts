@@ -1,6 +1,6 @@
 import type { ClientDefinition } from '../clients/client-service.ts';
 import { AUTH_METHODS, checkClient, CLIENT_PERMISSIONS, describeClientProblem, GRANT_TYPES, type ClientDeclaration } from '../config/index.ts';
-import { UsageError } from './command-line.ts';
+import { UsageError } from '../errors/index.ts';
 
 /**
  * Turns `latchkey clients add` flags into a client definition (RFC 7591

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { loadConfig, type LatchkeyConfig } from '../config/index.ts';
+import { openDatabaseForMigrations, openServices, type Services } from '../latchkey.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { openServices, type Services } from '../services.ts';
-import { openDatabase, type Database } from '../store/database.ts';
+import type { Database } from '../store/database.ts';
 import type { CliIo } from './command-line.ts';
 
 /**
@@ -34,38 +33,26 @@ function cliLogLevel(level: string): string {
 }
 
 /**
- * Opens the services (the embedded database is migrated on open, a server
- * must be migrated). Opening the embedded database takes its lock, so a
- * command is refused while a server or another command has it open.
+ * Opens the services through the composition root (the embedded database is
+ * migrated on open, a server must be migrated). Opening the embedded
+ * database takes its lock, so a command is refused while a server or
+ * another command has it open.
  */
 export async function withServices<T>(context: CommandContext, role: string, work: (services: Services) => Promise<T>): Promise<T> {
   const services = await openServices(context.config, context.logger, { role });
   try {
     return await work(services);
   } finally {
-    await services.database.close();
+    await services.close();
   }
 }
 
 /** Opens the bare database, whatever its schema version (for `migrate`). */
 export async function withDatabase<T>(context: CommandContext, role: string, work: (database: Database) => Promise<T>): Promise<T> {
-  const database = await openDatabase({
-    databaseUrl: context.config.databaseUrl,
-    dataDir: embeddedDatabaseDir(context.config),
-    poolMax: 2,
-    connectTimeoutMs: context.config.dbConnectTimeoutMs,
-    queryTimeoutMs: 0, // a migration may build an index over millions of rows
-    role,
-    logger: context.logger,
-  });
+  const database = await openDatabaseForMigrations(context.config, context.logger, { role });
   try {
     return await work(database);
   } finally {
     await database.close();
   }
-}
-
-/** Where openServices keeps the embedded database (src/services.ts). */
-export function embeddedDatabaseDir(config: Pick<LatchkeyConfig, 'dataDir'>): string {
-  return path.join(config.dataDir, 'pglite');
 }

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { UsageError } from '../errors/index.ts';
 
 /** What a command may touch of its process; tests can pass their own streams. */
 export interface CliIo {
@@ -11,16 +12,6 @@ export interface CliIo {
 
 /** Exit status 0 = done, 1 = a runtime failure, 2 = a usage error. */
 export type Command = (args: string[], io: CliIo) => Promise<number>;
-
-/** A wrong command line: exit status 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-/** A failure the user can act on, reported as one line: exit status 1. */
-export class CliError extends Error {
-  override name = 'CliError';
-}
 
 export interface ParsedCommandLine<O extends ParseArgsOptionsConfig> {
   values: { [K in keyof O]?: O[K] extends { type: 'boolean' } ? boolean : O[K] extends { multiple: true } ? string[] : string };

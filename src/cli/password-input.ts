@@ -1,5 +1,6 @@
 import { MAX_SECRET_LENGTH } from '../accounts/password-hasher.ts';
-import { CliError, UsageError, type CliIo } from './command-line.ts';
+import { CliError, UsageError } from '../errors/index.ts';
+import type { CliIo } from './command-line.ts';
 
 /**
  * Where a password comes from. Never argv: shell history and `ps` keep it.

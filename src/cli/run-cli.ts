@@ -1,6 +1,6 @@
-import { isDatabaseUnavailable } from '../store/database-errors.ts';
+import { CliError, exitStatusOf, isDatabaseUnavailable, UsageError } from '../errors/index.ts';
 import { diagnostics } from './command-context.ts';
-import { CliError, isHelp, printable, UsageError, write, type CliIo, type Command } from './command-line.ts';
+import { isHelp, printable, write, type CliIo, type Command } from './command-line.ts';
 import { clients, CLIENTS_USAGE } from './commands/clients.ts';
 import { importFile, IMPORT_USAGE } from './commands/import.ts';
 import { keys, KEYS_USAGE } from './commands/keys.ts';
@@ -75,7 +75,7 @@ function report(error: unknown, io: CliIo): number {
     : message;
   write(io.stderr, `latchkey: ${oneLine(withoutCredentials(line))}`);
   if (diagnostics.debug && error instanceof Error && error.stack && !usage) write(io.stderr, withoutCredentials(error.stack));
-  return usage ? 2 : 1;
+  return exitStatusOf(error);
 }
 
 function oneLine(text: string): string {

@@ -1,6 +1,7 @@
 import { isArgon2idHash, type PasswordHasher } from '../accounts/password-hasher.ts';
 import { checkClient, describeClientProblem, type ClientDeclaration, type ClientProblem } from '../config/index.ts';
 import type { Db } from '../store/database.ts';
+import { ClientDefinitionError } from '../errors/index.ts';
 import { deleteClient, findClient, listClients, upsertClient, type StoredClient } from '../store/client.repository.ts';
 import { deleteGrantsOfClient } from '../store/oidc-payload.repository.ts';
 import { digestGeneratedSecret, generateClientSecret, isStoredSecretForm } from './client-secrets.ts';
@@ -14,16 +15,9 @@ export interface ClientDefinition {
 
 export type PutOutcome = 'created' | 'updated' | 'unchanged';
 
-/** A definition the client rules (src/config/client-rules.ts) refuse; nothing was stored. */
-export class ClientDefinitionError extends Error {
-  override name = 'ClientDefinitionError';
-  /** Every problem, each naming its field; the message never holds a value. */
-  readonly problems: readonly ClientProblem[];
-
-  constructor(problems: readonly ClientProblem[]) {
-    super(problems.map(describeClientProblem).join('; '));
-    this.problems = problems;
-  }
+/** What ClientService throws for a definition the client rules refuse; nothing was stored. */
+function refused(problems: readonly ClientProblem[]): ClientDefinitionError<ClientProblem> {
+  return new ClientDefinitionError(problems.map(describeClientProblem).join('; '), problems);
 }
 
 /**
@@ -90,7 +84,7 @@ export class ClientService {
 
   #judged(definition: ClientDefinition, secretGenerated: boolean): ClientDeclaration {
     const check = checkClient(definition, { production: this.#production, secretGenerated });
-    if (check.client === undefined) throw new ClientDefinitionError(check.problems);
+    if (check.client === undefined) throw refused(check.problems);
     return check.client;
   }
 

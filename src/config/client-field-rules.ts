@@ -49,6 +49,10 @@ const CLIENT_ID_CHARACTERS = /^[\x21-\x7E]+$/;
 const SECRET_CHARACTERS = /^[\x20-\x7E]+$/;
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+export function isScopeToken(value: string): boolean {
+  return SCOPE_TOKEN.test(value);
+}
 /** The address form oidc-provider accepts in `contacts` (it refuses the whole client otherwise). */
 const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*$/;
 /** JWK members that hold private or symmetric key material. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
-import { ConfigError } from './config-error.ts';
+import { ConfigError } from '../errors/index.ts';
 import { brandingNameProblem, brandingUrlProblem } from './branding-rules.ts';
 import { checkClient, type ClientDeclaration } from './client-rules.ts';
 import {

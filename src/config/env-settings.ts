@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from './config-error.ts';
+import { ConfigError } from '../errors/index.ts';
+import { SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -95,8 +96,6 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
   };
 }
 
-const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
-
 function keySettings(value: (name: string) => string | undefined, cwd: string): KeySettings {
   const jwksMaxAgeSeconds = integer('LATCHKEY_JWKS_MAX_AGE_SECONDS', value('LATCHKEY_JWKS_MAX_AGE_SECONDS'), 300, 0, 86_400);
   const checkSeconds = integer('LATCHKEY_KEY_CHECK_SECONDS', value('LATCHKEY_KEY_CHECK_SECONDS'), 60, 1, 3600);
@@ -111,7 +110,7 @@ function keySettings(value: (name: string) => string | undefined, cwd: string): 
     keystorePassword: secret('LATCHKEY_KEYSTORE_PASSWORD', value, cwd),
     keyPassword: secret('LATCHKEY_KEY_PASSWORD', value, cwd),
     primaryAlias: value('LATCHKEY_KEYSTORE_ALIAS'),
-    idTokenAlg: oneOf('LATCHKEY_ID_TOKEN_ALG', value('LATCHKEY_ID_TOKEN_ALG') ?? 'RS256', SIGNING_ALGS),
+    idTokenAlg: oneOf('LATCHKEY_ID_TOKEN_ALG', value('LATCHKEY_ID_TOKEN_ALG') ?? 'RS256', SIGNING_ALGORITHMS),
     jwksMaxAgeSeconds,
     checkSeconds,
     activationDelaySeconds,

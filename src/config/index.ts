@@ -1,4 +1,3 @@
-export { ConfigError } from './config-error.ts';
 export { readEnv, DEFAULT_CONFIG_FILE, type EnvSettings, type Environment, type KeySettings } from './env-settings.ts';
 export { loadConfig, type LatchkeyConfig } from './load-config.ts';
 export {
@@ -11,6 +10,7 @@ export {
   type UserDeclaration,
 } from './declarative-setup.ts';
 export { httpsUrlProblem, redirectUriProblem, type ApplicationType } from './uri-rules.ts';
+export { isScopeToken } from './client-field-rules.ts';
 export {
   AUTH_METHODS,
   CLIENT_PERMISSIONS,

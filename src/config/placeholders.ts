@@ -1,4 +1,4 @@
-import { ConfigError } from './config-error.ts';
+import { ConfigError } from '../errors/index.ts';
 
 /**
  * Replaces `${NAME}` and `${NAME:-default}` in every string of a parsed

@@ -62,3 +62,23 @@ export function brandingStylesheet(branding: Branding): string {
 export function brandingStylesheetPath(mountPath: string, clientId: string | undefined): string {
   return `${mountPath}branding.css${clientId ? `?client_id=${encodeURIComponent(clientId)}` : ''}`;
 }
+
+/** A page's branding and the stylesheet that carries it. */
+export interface PageBranding {
+  branding: Branding;
+  brandingStylesheet: string;
+}
+
+/**
+ * The branding of a page of a realm: its client's when the page belongs to
+ * one, else the realm's. Every page resolves it here.
+ */
+export function pageBrandingFor(
+  realm: { mountPath: string; realmBranding?: RealmBranding | undefined },
+  client: { clientId: string; metadata(): object } | undefined,
+): PageBranding {
+  return {
+    branding: brandingFor(realm.realmBranding, client?.metadata() as Record<string, unknown> | undefined),
+    brandingStylesheet: brandingStylesheetPath(realm.mountPath, client?.clientId),
+  };
+}

@@ -1,46 +1,19 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyServerOptions } from 'fastify';
-import { errors } from 'oidc-provider';
+import { oauthErrorBody, ProtocolError, requestErrors, RETRY_AFTER_SECONDS, statusOf } from '../errors/index.ts';
 import type { EndpointKind } from './endpoints.ts';
+import { errorPage, type PageBranding } from './error-pages.ts';
 import { COMMON_HEADERS, contentSecurityPolicy } from './security-headers.ts';
-import { messagePage } from './views/message-page.ts';
 
 /**
  * One error shape everywhere. API endpoints answer RFC 6749 §5.2 JSON
- * (`{ error, error_description }`), browser endpoints Latchkey's error page,
- * unknown paths whichever the Accept header prefers (JSON unless it prefers
- * HTML). Every error is `Cache-Control: no-store` and carries no internals.
- * The failures that no route answers are oidc-provider's `invalid_request`
- * with the HTTP status that says what was wrong.
+ * (`{ error, error_description }`), browser endpoints Latchkey's error page
+ * (src/http/error-pages.ts), unknown paths whichever the Accept header
+ * prefers (JSON unless it prefers HTML). Every error is
+ * `Cache-Control: no-store` and carries no internals. What an error is
+ * answered with is decided by src/errors/error-mapping.ts.
  */
-export const requestErrors = {
-  notFound: () => new errors.InvalidRequest('unrecognized route', 404),
-  methodNotAllowed: () => new errors.InvalidRequest('method not allowed', 405),
-  timeout: () => new errors.InvalidRequest('request timeout', 408),
-  bodyTooLarge: () => new errors.InvalidRequest('request body too large', 413),
-  urlTooLong: () => new errors.InvalidRequest('request URL too long', 414),
-  unsupportedMediaType: () => new errors.InvalidRequest('unsupported content type', 415),
-  headersTooLarge: () => new errors.InvalidRequest('request header fields too large', 431),
-  malformed: () => new errors.InvalidRequest('malformed HTTP request'),
-  badUrl: () => new errors.InvalidRequest('malformed request URL'),
-  missingHost: () => new errors.InvalidRequest('missing Host header'),
-};
-
-export type OAuthErrorBody = { error: string; error_description?: string };
-
-/** As oidc-provider's lib/helpers/err_out.js: an exposed error as it is, anything else as server_error. */
-export function oauthErrorBody(error: unknown): OAuthErrorBody {
-  if (error instanceof errors.OIDCProviderError && error.expose) {
-    return error.error_description === undefined ? { error: error.error } : { error: error.error, error_description: error.error_description };
-  }
-  return { error: 'server_error', error_description: 'oops! something went wrong' };
-}
-
-export function statusOf(error: unknown): number {
-  const status = (error as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-}
 
 /**
  * What Fastify itself refused (a Content-Type that does not parse, a body
@@ -48,12 +21,12 @@ export function statusOf(error: unknown): number {
  * framework's message does not.
  */
 export function fastifyErrorAnswer(error: Error & { code?: string; statusCode?: number }): Error {
-  if (error instanceof errors.OIDCProviderError) return error;
+  if (error instanceof ProtocolError) return error;
   const status = statusOf(error);
   if (status === 413) return requestErrors.bodyTooLarge();
   if (status === 415) return requestErrors.unsupportedMediaType();
   if (status === 404) return requestErrors.notFound();
-  if (status < 500) return new errors.InvalidRequest('request is invalid', status);
+  if (status < 500) return requestErrors.invalid(status);
   return error;
 }
 
@@ -87,39 +60,18 @@ export function wantsPage(kind: EndpointKind | undefined, accept: string | undef
   return kind ? kind === 'page' : prefersHtml(accept);
 }
 
-const FRIENDLY: Record<string, string> = {
-  invalid_redirect_uri: 'The application sent you here with a return address that is not registered, so you cannot be sent back to it.',
-  invalid_client: 'The application that sent you here is not known to this sign-in service.',
-  invalid_request: 'The sign-in request was not valid.',
-  session_not_found: 'This sign-in link has expired or was already used. Go back to the application and start again.',
-  temporarily_unavailable: 'The sign-in service is temporarily unavailable. Please try again in a moment.',
-  server_error: 'Something went wrong on our side. Please try again.',
-};
-
-/** What the error page says: a title and a sentence for a person, and the OAuth code (with its description when exposed). */
-export function errorPageText(status: number, out: { error?: unknown; error_description?: unknown }): { title: string; message: string; detail: string } {
-  const code = String(out.error ?? 'server_error');
-  const detail = out.error_description ? `${code}: ${String(out.error_description)}` : code;
-  if (status === 404) return { title: 'Page not found', message: 'There is nothing at this address.', detail };
-  return {
-    title: code === 'temporarily_unavailable' ? 'Temporarily unavailable' : 'Sign-in problem',
-    message: FRIENDLY[code] ?? 'The request could not be completed.',
-    detail,
-  };
-}
-
 /** Answers a Fastify request with an engine error, as a page or as JSON. */
-export function replyWithError(reply: FastifyReply, error: unknown, { page, assetsPath }: { page: boolean; assetsPath: string }): FastifyReply {
+export function replyWithError(reply: FastifyReply, error: unknown, { page, assetsPath, branding }: { page: boolean; assetsPath: string; branding?: PageBranding | undefined }): FastifyReply {
   const status = statusOf(error);
   const body = oauthErrorBody(error);
   // Also here, not only in onSend: Fastify answers framework errors without running hooks.
   reply.code(status).headers(COMMON_HEADERS).header('cache-control', 'no-store');
-  if (status === 503) reply.header('retry-after', '5');
+  if (status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
   if (!page) return reply.type('application/json; charset=utf-8').send(body);
   return reply
     .header('content-security-policy', contentSecurityPolicy())
     .type('text/html; charset=utf-8')
-    .send(messagePage({ ...errorPageText(status, body), assetsPath, tone: 'error' }));
+    .send(errorPage(status, body, { assetsPath, branding, error }));
 }
 
 /** Fastify's `frameworkErrors`: a URL that does not decode, or a path parameter over maxParamLength. */

@@ -1,18 +1,17 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import { errors } from 'oidc-provider';
-import { brandingFor, brandingStylesheet, brandingStylesheetPath, type RealmBranding } from './branding.ts';
 import type { AccountService } from '../accounts/account-service.ts';
-import { HasherBusyError } from '../accounts/password-hasher.ts';
-import { databaseUnavailable, ServiceUnavailableError } from '../oidc/payload-adapter.ts';
-import type { UnitOfWork } from '../store/unit-of-work.ts';
-import { isDatabaseUnavailable } from '../store/database-errors.ts';
+import {
+  databaseUnavailable, ForbiddenOriginError, InvalidRequest, isOutage, SessionNotFound, statusOf, toProtocolError,
+} from '../errors/index.ts';
 import type { LoginLimiters } from '../rate-limits/login-limiters.ts';
+import type { UnitOfWork } from '../store/unit-of-work.ts';
+import { brandingFor, brandingStylesheet, pageBrandingFor, type RealmBranding } from './branding.ts';
+import { fastifyErrorAnswer, replyWithError } from './error-replies.ts';
 import { clientFormActionOrigins, contentSecurityPolicy } from './security-headers.ts';
 import { consentPage } from './views/consent-page.ts';
 import { loginPage } from './views/login-page.ts';
-import { messagePage } from './views/message-page.ts';
 
 /**
  * Login and consent, the interactions oidc-provider leaves to its host.
@@ -67,10 +66,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   }
 
   function branding(client: Awaited<ReturnType<typeof clientOf>>) {
-    return {
-      branding: brandingFor(options.realmBranding, client?.metadata() as Record<string, unknown> | undefined),
-      brandingStylesheet: brandingStylesheetPath(mountPath, client?.clientId),
-    };
+    return pageBrandingFor({ mountPath, realmBranding: options.realmBranding }, client);
   }
 
   // The branding as a stylesheet (no inline style under the CSP); unknown clients get the realm's.
@@ -143,10 +139,10 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   function assertSameOrigin(request: FastifyRequest) {
     const origin = request.headers.origin;
     const site = request.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ForbiddenOrigin();
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ForbiddenOriginError();
     if (origin === undefined || origin === options.issuerOrigin) return;
     if (origin === 'null' && site === 'same-origin') return;
-    throw new ForbiddenOrigin();
+    throw new ForbiddenOriginError();
   }
 
   app.get<{ Params: { uid: string } }>(base, async (request, reply) => {
@@ -166,13 +162,13 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
         scopes,
       }));
     }
-    throw new errors.InvalidRequest(`unsupported interaction prompt ${details.prompt.name}`);
+    throw new InvalidRequest(`unsupported interaction prompt ${details.prompt.name}`);
   });
 
   app.post<{ Params: { uid: string }; Body: { login: string; password: string } }>(`${base}/login`, { schema: { body: LoginBody } }, async (request, reply) => {
     assertSameOrigin(request);
     const details = await current().interactionDetails(request.raw, reply.raw);
-    if (details.prompt.name !== 'login' || details.uid !== request.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+    if (details.prompt.name !== 'login' || details.uid !== request.params.uid) throw new SessionNotFound('interaction mismatch');
     const { login, password } = request.body;
     // Braked per account whatever spelling of it was typed (src/rate-limits/login-limiters.ts).
     const attempt = { realm, accountId: await accounts.resolveLogin(realm, login), login, ip: request.ip };
@@ -191,7 +187,6 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       user = await accounts.authenticate(realm, login, password);
     } catch (error) {
       limiters.forgive(attempt); // nothing was checked
-      if (error instanceof HasherBusyError) throw new ServiceUnavailableError('too many sign-ins at once');
       throw error;
     }
     if (user) limiters.forgive(attempt);
@@ -208,7 +203,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     assertSameOrigin(request);
     const details = await current().interactionDetails(request.raw, reply.raw);
     if (details.prompt.name !== 'consent' || details.uid !== request.params.uid || !details.session) {
-      throw new errors.SessionNotFound('interaction mismatch');
+      throw new SessionNotFound('interaction mismatch');
     }
     // A double-submitted form or a retrying browser: the first submission
     // stores the Grant; the others wait for it (the claim holds the row until
@@ -219,7 +214,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       const grant = details.grantId
         ? await current().Grant.find(details.grantId)
         : new (current().Grant)({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
-      if (!grant) throw new errors.SessionNotFound('grant not found');
+      if (!grant) throw new SessionNotFound('grant not found');
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
@@ -235,39 +230,18 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   app.post<{ Params: { uid: string } }>(`${base}/abort`, async (request, reply) => {
     assertSameOrigin(request);
     const details = await current().interactionDetails(request.raw, reply.raw);
-    if (details.uid !== request.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+    if (details.uid !== request.params.uid) throw new SessionNotFound('interaction mismatch');
     return finish(request, reply, {
       error: 'access_denied',
       error_description: 'End-User aborted interaction',
     }, false);
   });
 
-  // Errors here are shown to a person: a page, never JSON or a stack trace.
-  app.setErrorHandler(async (error: Error & { statusCode?: number; error?: string; expose?: boolean }, request, reply) => {
-    const status = error instanceof ForbiddenOrigin ? 403
-      : error instanceof errors.SessionNotFound ? 400
-      : isDatabaseUnavailable(error) ? 503
-      : error.statusCode && error.statusCode < 600 ? error.statusCode : 500;
-    if (status >= 500 && status !== 503) request.log.error({ err: error }, 'interaction failed');
-    const title = status === 403 ? 'Request refused'
-      : status === 503 ? 'Temporarily unavailable'
-      : status >= 500 ? 'Something went wrong' : 'Sign-in problem';
-    const message = status === 403 ? 'This form was submitted from another site, so it was refused.'
-      : error instanceof errors.SessionNotFound ? 'This sign-in link has expired or was already used. Go back to the application and start again.'
-      : status === 503 ? 'The sign-in service is temporarily unavailable. Please try again in a moment.'
-      : status >= 500 ? 'Something went wrong on our side. Please try again.'
-      : 'The request was not valid.';
+  // Errors here are shown to a person: a page, never JSON or a stack trace (src/errors/error-mapping.ts decides what each is).
+  app.setErrorHandler(async (error: Error, request, reply) => {
+    const answer = toProtocolError(error) ?? fastifyErrorAnswer(error);
+    if (statusOf(answer) >= 500 && !isOutage(error)) request.log.error({ err: error }, 'interaction failed');
     if (reply.sent || reply.raw.headersSent) return;
-    if (status === 503) reply.header('retry-after', '5');
-    return reply
-      .code(status)
-      .header('content-security-policy', contentSecurityPolicy())
-      .header('cache-control', 'no-store')
-      .type('text/html; charset=utf-8')
-      .send(messagePage({ title, message, assetsPath }));
+    return replyWithError(reply, answer, { page: true, assetsPath });
   });
-}
-
-class ForbiddenOrigin extends Error {
-  override name = 'ForbiddenOrigin';
 }

@@ -1,22 +1,15 @@
 import type { ProviderPages } from '../oidc/provider-factory.ts';
-import { errorPageText } from './error-replies.ts';
-import { brandingFor, brandingStylesheetPath, type RealmBranding } from './branding.ts';
+import { pageBrandingFor, type RealmBranding } from './branding.ts';
+import { errorPage } from './error-pages.ts';
 import { trustedHtml } from './views/html.ts';
 import { messagePage } from './views/message-page.ts';
 
 /**
- * Pages oidc-provider renders itself. Errors are explained to a person; the
- * OAuth error code is shown, its description only when oidc-provider marks it
- * as safe to expose, and everything is escaped (src/http/error-replies.ts).
+ * Pages oidc-provider renders itself (errors through src/http/error-pages.ts),
+ * branded for the client oidc-provider knows, else for the realm.
  */
-
-/** The page's branding: the client's when oidc-provider knows it, else the realm's. */
 function pageBranding(ctx: { oidc?: { client?: { clientId: string; metadata(): object } | undefined } }, realm: RealmPages) {
-  const client = ctx.oidc?.client;
-  return {
-    branding: brandingFor(realm.realmBranding, client?.metadata() as Record<string, unknown> | undefined),
-    brandingStylesheet: brandingStylesheetPath(realm.mountPath, client?.clientId),
-  };
+  return pageBrandingFor(realm, ctx.oidc?.client);
 }
 
 export interface RealmPages {
@@ -26,14 +19,9 @@ export interface RealmPages {
 
 export function createProviderPages(assetsPath: string, realm: RealmPages = { mountPath: '/' }): ProviderPages {
   return {
-    async renderError(ctx, out) {
+    async renderError(ctx, out, error) {
       ctx.type = 'html';
-      ctx.body = messagePage({
-        ...errorPageText(ctx.status, out),
-        assetsPath,
-        tone: 'error',
-        ...pageBranding(ctx, realm),
-      });
+      ctx.body = errorPage(ctx.status, out, { assetsPath, branding: pageBranding(ctx, realm), error });
     },
     async logoutSource(ctx, form) {
       const looks = pageBranding(ctx, realm);

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import forge from 'node-forge';
+import { KeyLoadError } from '../errors/index.ts';
 
 /**
  * Reads private keys (and their certificates) from the formats people bring:
@@ -10,9 +11,6 @@ import forge from 'node-forge';
  * Every failure is a KeyLoadError naming the file and the cause, never the
  * passphrase or key material.
  */
-export class KeyLoadError extends Error {
-  override name = 'KeyLoadError';
-}
 
 export interface KeyEntry {
   /** The file, or `file#alias` for a keystore entry. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { KeyLoadError } from './key-material.ts';
+import { KeyLoadError } from '../errors/index.ts';
 
 /**
  * The schedule of staged rotation, kept in the keys folder next to the keys

@@ -3,10 +3,11 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Logger } from 'pino';
-import { isKeystoreFile, KeyLoadError, readKeyFile, type KeyEntry, type Secrets } from './key-material.ts';
+import type { LatchkeyConfig } from '../config/index.ts';
+import { KeyLoadError } from '../errors/index.ts';
+import { isKeystoreFile, readKeyFile, type KeyEntry, type Secrets } from './key-material.ts';
+import { algorithmsServedBy, SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.ts';
 import { readKeyState, statusAt, type KeySchedule, type KeyStatus } from './key-state.ts';
-
-export { KeyLoadError } from './key-material.ts';
 
 /**
  * Signing keys live in files (PEM or PKCS#12) under the keys folder, or in
@@ -60,8 +61,17 @@ export interface KeyOptions {
   now?: number;
 }
 
-export const KEY_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
-export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+/** The key options as the configuration gives them: the server and the CLI read the same keys. */
+export function keyOptionsOf(config: Pick<LatchkeyConfig, 'keysDir' | 'keys'>, { generate }: { generate: boolean }): KeyOptions {
+  return {
+    keysDir: config.keysDir,
+    keyFiles: config.keys.files,
+    secrets: config.keys,
+    primaryAlias: config.keys.primaryAlias,
+    idTokenAlg: config.keys.idTokenAlg,
+    generate,
+  };
+}
 
 const FIRST_START = [['signing-rs256.pem', 'RS256'], ['signing-es256.pem', 'ES256']] as const;
 
@@ -127,7 +137,7 @@ export async function loadKeySet(options: KeyOptions, logger?: Logger): Promise<
     key.signs = signerOf.get(key.alg) === key;
     if (!key.signs) key.jwk = { ...key.jwk, key_ops: ['verify'] };
   }
-  const signingAlgs = [...signerOf.keys()].flatMap((alg) => (alg === 'RS256' ? ['RS256', 'PS256'] : [alg]));
+  const signingAlgs = [...signerOf.keys()].flatMap(algorithmsServedBy);
   if (!signingAlgs.includes(idTokenAlg)) {
     throw new KeyLoadError(`LATCHKEY_ID_TOKEN_ALG=${idTokenAlg}: no active key signs ${idTokenAlg} (have ${signingAlgs.join(', ')})`);
   }
@@ -180,7 +190,7 @@ async function describe(entry: KeyEntry, file: string, schedules: Record<string,
 }
 
 function rank(alg: string): number {
-  return KEY_ALGORITHMS.indexOf(alg as KeyAlgorithm);
+  return SIGNING_ALGORITHMS.indexOf(alg as SigningAlgorithm);
 }
 
 async function keyFilesIn(dir: string): Promise<string[]> {
@@ -211,7 +221,7 @@ function algorithmFor(key: KeyObject, source: string): string {
 }
 
 /** A new private key for `alg`, PKCS#8 PEM. */
-export function generatePrivateKey(alg: KeyAlgorithm): KeyObject {
+export function generatePrivateKey(alg: SigningAlgorithm): KeyObject {
   switch (alg) {
     case 'RS256':
     case 'PS256': return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -226,7 +236,7 @@ export function generatePrivateKey(alg: KeyAlgorithm): KeyObject {
  * at once keep whichever was written first. Returns the file, or undefined
  * when it already existed.
  */
-export async function writeNewKey(keysDir: string, file: string, alg: KeyAlgorithm): Promise<string | undefined> {
+export async function writeNewKey(keysDir: string, file: string, alg: SigningAlgorithm): Promise<string | undefined> {
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
   const target = path.join(keysDir, file);
   const pem = generatePrivateKey(alg).export({ type: 'pkcs8', format: 'pem' });

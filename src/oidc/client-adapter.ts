@@ -1,9 +1,8 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { providerMetadata } from '../clients/client-metadata.ts';
-import { isDatabaseUnavailable } from '../store/database-errors.ts';
+import { outageAsProtocolError } from '../errors/index.ts';
 import type { Db } from '../store/database.ts';
 import { findClient } from '../store/client.repository.ts';
-import { databaseUnavailable } from './payload-adapter.ts';
 
 /**
  * Read-only adapter for the Client model over the `clients` table.
@@ -52,8 +51,7 @@ export class ClientAdapter implements Adapter {
     try {
       row = await findClient(this.#db, this.#realm, id);
     } catch (error) {
-      if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
-      throw error;
+      throw outageAsProtocolError(error);
     }
     if (!row) {
       this.#cache.delete(id);

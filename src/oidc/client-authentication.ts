@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { HasherBusyError } from '../accounts/password-hasher.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
 import type { ClientAuthAttempt, ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts';
-import { ServiceUnavailableError } from './payload-adapter.ts';
+import { HasherBusyError, RETRY_AFTER_SECONDS, ServiceUnavailableError, toProtocolError, TooManyAttemptsError } from '../errors/index.ts';
 
 /**
  * Client authentication with a secret (client_secret_basic / _post) that
@@ -36,21 +35,6 @@ export interface ClientAuthenticationDeps {
   renderError: NonNullable<Configuration['renderError']>;
 }
 
-/** invalid_client, answered with 429 + Retry-After while the attempt is braked. */
-export class TooManyAttemptsError extends errors.InvalidClient {
-  readonly retryAfter: number;
-
-  constructor(retryAfter: number) {
-    super('too many failed client authentication attempts; retry later');
-    this.status = 429;
-    this.statusCode = 429;
-    this.retryAfter = retryAfter;
-  }
-}
-
-/** Every 503 of the provider tells the client to retry after this long (as src/http/provider-mount.ts). */
-const BUSY_RETRY_AFTER_SECONDS = '5';
-
 type Context = KoaContextWithOIDC;
 type Refusal = Error & { statusCode: number; error_description?: string | undefined };
 
@@ -78,7 +62,7 @@ export function installClientAuthentication(provider: Provider, { realm, secrets
     try {
       return await flight;
     } catch (error) {
-      if (error instanceof HasherBusyError) throw new ServiceUnavailableError('too many client authentications at once');
+      if (error instanceof HasherBusyError) throw toProtocolError(error);
       throw error;
     }
   }
@@ -122,7 +106,7 @@ export function installClientAuthentication(provider: Provider, { realm, secrets
       await settle({ realm, clientId: presented.clientId, ip: ctx.ip }, presented.secret, () => secrets.payForFailure(presented.secret).then(() => false));
     } catch (error) {
       if (error instanceof TooManyAttemptsError) ctx.set('retry-after', String(error.retryAfter));
-      else if (error instanceof ServiceUnavailableError) ctx.set('retry-after', BUSY_RETRY_AFTER_SECONDS);
+      else if (error instanceof ServiceUnavailableError) ctx.set('retry-after', RETRY_AFTER_SECONDS);
       else throw error;
       refusal = error;
     }

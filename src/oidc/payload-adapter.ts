@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { isDatabaseUnavailable } from '../store/database-errors.ts';
+import { outageAsProtocolError } from '../errors/index.ts';
 import { PayloadLookups } from './payload-lookups.ts';
 import type { Db } from '../store/database.ts';
 import {
@@ -31,26 +31,12 @@ export function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
 
-/** oidc-provider's own temporarily_unavailable error, answered with 503 (+ Retry-After) instead of 400. */
-export class ServiceUnavailableError extends errors.TemporarilyUnavailable {
-  constructor(description: string, cause?: unknown) {
-    super(description, { cause });
-    this.status = 503;
-    this.statusCode = 503;
-    this.expose = true; // oidc-provider renders exposed errors as OAuth JSON instead of server_error
-  }
-}
-
-export function databaseUnavailable(cause: unknown): ServiceUnavailableError {
-  return new ServiceUnavailableError('the authorization server cannot reach its database; retry shortly', cause);
-}
-
+/** The engine renders what its adapters throw: an outage must reach it as the 503 (src/errors/error-mapping.ts). */
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
-    throw error;
+    throw outageAsProtocolError(error);
   }
 }
 
@@ -61,9 +47,17 @@ export class PayloadAdapter implements Adapter {
   readonly #now: () => number;
   readonly #lookups: PayloadLookups;
 
-  constructor(db: Db, realm: string, model: string, now: () => number = Date.now) {
+  /**
+   * `lookups` coalesces reads and keeps prefetched Grants and Sessions; a
+   * realm's adapters share one (src/oidc/provider-factory.ts), and one made
+   * here serves this adapter alone.
+   */
+  constructor(db: Db, realm: string, model: string, { lookups = new PayloadLookups(db, realm), now = Date.now }: {
+    lookups?: PayloadLookups | undefined;
+    now?: (() => number) | undefined;
+  } = {}) {
     this.#db = db;
-    this.#lookups = PayloadLookups.of(db, realm);
+    this.#lookups = lookups;
     this.#realm = realm;
     this.#model = model;
     this.#now = now;

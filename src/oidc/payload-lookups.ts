@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import { findPayload, findPayloadAcrossModels, type FoundWithGrant } from '../store/oidc-payload.repository.ts';
-import { readsJoinUnit } from '../store/statements.ts';
 import { UnitOfWork } from '../store/unit-of-work.ts';
 
 type Found = Pick<FoundWithGrant, 'payload' | 'consumed_at'> | undefined;
@@ -34,30 +33,20 @@ const PREFETCHED_GRANT_LIMIT = 10_000;
  * and run outside all of them.
  */
 export class PayloadLookups {
-  static #perDatabase = new WeakMap<Db, Map<string, PayloadLookups>>();
-
-  /** One instance per database and realm, shared by the realm's adapters. */
-  static of(db: Db, realm: string): PayloadLookups {
-    let realms = PayloadLookups.#perDatabase.get(db);
-    if (!realms) PayloadLookups.#perDatabase.set(db, realms = new Map());
-    let lookups = realms.get(realm);
-    if (!lookups) realms.set(realm, lookups = new PayloadLookups(db, realm));
-    return lookups;
-  }
-
   readonly #db: Db;
   readonly #realm: string;
   #pending = new Map<string, Waiting>();
   readonly #grants = new Map<string, { found: Found; until: number }>();
   readonly #sessions = new Map<string, { found: Found; until: number }>();
 
-  private constructor(db: Db, realm: string) {
+  /** One per realm's provider, shared by its adapters (what one model reads, another's lookup may prefetch). */
+  constructor(db: Db, realm: string) {
     this.#db = db;
     this.#realm = realm;
   }
 
   find(model: string, id: string): Promise<Found> {
-    if (readsJoinUnit(this.#db)) return findPayload(this.#db, this.#realm, model, id);
+    if (this.#db.readsJoinUnit()) return findPayload(this.#db, this.#realm, model, id);
     if (model === 'Grant') {
       const prefetched = takeFresh(this.#grants, id);
       if (prefetched) return prefetched;
@@ -75,7 +64,7 @@ export class PayloadLookups {
 
   /** A Session by the digest of its uid: from a prefetch when one was just read with a token. */
   findSessionByUid(uid: string, lookUp: () => Promise<Found>): Promise<Found> {
-    if (readsJoinUnit(this.#db)) return lookUp();
+    if (this.#db.readsJoinUnit()) return lookUp();
     return takeFresh(this.#sessions, uid) ?? lookUp();
   }
 

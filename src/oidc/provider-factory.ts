@@ -1,15 +1,18 @@
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration } from 'oidc-provider';
 import { CLAIMS_BY_SCOPE, accountClaims } from '../accounts/account-claims.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { EXTRA_CLIENT_METADATA } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
+import { algorithmsServedBy, SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
+import { isScopeToken } from '../config/index.ts';
 import type { KeySet } from '../keys/signing-keys.ts';
 import type { Db } from '../store/database.ts';
-import type { UnitOfWork } from '../store/unit-of-work.ts';
 import type { ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts';
 import { ClientAdapter } from './client-adapter.ts';
 import { installClientAuthentication } from './client-authentication.ts';
+import { capRefreshTokenAtGrant, introspectionPolicy, refuseUndeclaredClientCredentialsScopes } from './engine-steps.ts';
 import { PayloadAdapter } from './payload-adapter.ts';
+import type { PayloadLookups } from './payload-lookups.ts';
 import { lifetimeFor, type TokenLifetimes } from './token-lifetimes.ts';
 import { unitOfWorkMiddleware } from './unit-of-work-middleware.ts';
 
@@ -33,8 +36,6 @@ export interface ProviderPages {
 
 export interface ProviderDeps {
   db: Db;
-  /** A unit of work per request on `db` (src/store/unit-of-work.ts). */
-  unitOfWork: () => UnitOfWork;
   realm: RealmSettings;
   keys: KeySet;
   cookieKeys: readonly string[];
@@ -51,10 +52,16 @@ export interface ProviderDeps {
    * brakes must not be.
    */
   clientAuthLimiters: ClientAuthLimiters;
+  /**
+   * The realm's coalesced reads and prefetched Grants and Sessions, shared
+   * by all its models' adapters. Made once per realm by the composition
+   * root, like the brakes: what one provider forgets (a revoked grant) the
+   * next one, after a key rotation, must not answer from its prefetch.
+   */
+  lookups: PayloadLookups;
 }
 
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3
 
 /**
  * oidc-provider only accepts client `scope` metadata drawn from its `scopes`
@@ -64,12 +71,12 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3
  * any client of the realm declares, added as clients are loaded.
  */
 function realmScopes(known: readonly string[]): { set: Set<string>; learn(metadata: Record<string, unknown>): void } {
-  const set = new Set([...OIDC_SCOPES, ...known.filter((s) => SCOPE_TOKEN.test(s))]);
+  const set = new Set([...OIDC_SCOPES, ...known.filter(isScopeToken)]);
   return {
     set,
     learn(metadata) {
       if (typeof metadata['scope'] !== 'string') return;
-      for (const scope of metadata['scope'].split(' ')) if (SCOPE_TOKEN.test(scope)) set.add(scope);
+      for (const scope of metadata['scope'].split(' ')) if (isScopeToken(scope)) set.add(scope);
     },
   };
 }
@@ -86,19 +93,11 @@ export function createProvider(deps: ProviderDeps): Provider {
   const ttl = (kind: keyof TokenLifetimes) =>
     (_ctx: unknown, _token: unknown, client?: { ttl?: unknown }) => lifetimeFor(kind, realm.lifetimes, client?.ttl);
 
-  // A refresh token's lifetime slides with each rotation (idle timeout) but
-  // never past its grant's, which is the absolute cap (Keycloak's "SSO
-  // Session Max"): a rotated token must not outlive the one it replaces.
-  const refreshTokenTtl = (ctx: KoaContextWithOIDC | undefined, token: unknown, client?: { ttl?: unknown }) => {
-    const idle = lifetimeFor('refresh_token', realm.lifetimes, client?.ttl);
-    const grantExp = (ctx?.oidc?.entities?.Grant as { exp?: number } | undefined)?.exp;
-    if (typeof grantExp !== 'number') return idle;
-    return Math.max(1, Math.min(idle, grantExp - Math.floor(Date.now() / 1000)));
-  };
+  const refreshTokenTtl = capRefreshTokenAtGrant((client) => lifetimeFor('refresh_token', realm.lifetimes, client?.ttl));
 
   const configuration: Configuration = {
     // Persistence in PostgreSQL/PGlite; the in-memory fallback would lose everything on restart.
-    adapter: (model: string) => (model === 'Client' ? clientAdapter : new PayloadAdapter(db, realm.name, model)),
+    adapter: (model: string) => (model === 'Client' ? clientAdapter : new PayloadAdapter(db, realm.name, model, { lookups: deps.lookups })),
 
     // Persistent keys from disk; never oidc-provider's public development keystore.
     // Keys that do not sign (staged, retired, secondary) carry key_ops [verify], so the engine never picks them.
@@ -114,21 +113,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     claims: { ...CLAIMS_BY_SCOPE, openid: ['sub'] } as unknown as Configuration['claims'],
     scopes: scopes.set,
 
-    // For client_credentials the engine silently drops requested scopes that
-    // no client of the realm declares (and checks only the others against
-    // the client's `scope`). ASVS 10.4.11 asks for a refusal instead, so this
-    // hook, which runs before the token is stored, compares the scopes as
-    // the client sent them with its registered `scope`: invalid_scope.
-    extraTokenClaims: async (ctx, token) => {
-      if (token.kind === 'ClientCredentials') {
-        const sent = (ctx.oidc.body as { scope?: unknown } | undefined)?.scope;
-        const requested = typeof sent === 'string' ? sent : token.scope ?? '';
-        const allowed = new Set((ctx.oidc.client?.scope ?? '').split(' '));
-        const refused = requested.split(' ').find((s) => s && !allowed.has(s));
-        if (refused) throw new errors.InvalidScope('requested scope is not allowed', refused);
-      }
-      return undefined;
-    },
+    // Requested client_credentials scopes are refused, not dropped (src/oidc/engine-steps.ts).
+    extraTokenClaims: refuseUndeclaredClientCredentialsScopes,
 
     findAccount: async (_ctx, sub) => {
       const user = await deps.accounts.findActive(realm.name, sub);
@@ -142,14 +128,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       // Real login and consent pages live in the HTTP layer.
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      // RFC 7662 with a deliberate policy instead of the permissive default:
-      // a client may introspect its own tokens; a client holding the
-      // `introspection` permission (a resource server) any token of the realm.
-      introspection: {
-        enabled: true,
-        allowedPolicy: async (_ctx, client, token) =>
-          token.clientId === client.clientId || hasPermission(client, 'introspection'),
-      },
+      // RFC 7662 with a deliberate policy instead of the permissive default (src/oidc/engine-steps.ts).
+      introspection: { enabled: true, allowedPolicy: introspectionPolicy },
       // RFC 7009 with oidc-provider's policy: own tokens only; another
       // confidential client's attempt is invalid_request, a public one's a no-op.
       revocation: { enabled: true },
@@ -175,7 +155,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       // Only algorithms a published key serves; the engine refuses keys of no use.
       idTokenSigningAlgValues: publishedAlgs(deps.keys) as SigningAlgs,
       userinfoSigningAlgValues: publishedAlgs(deps.keys) as SigningAlgs,
-      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+      clientAuthSigningAlgValues: [...SIGNING_ALGORITHMS],
     },
     clientDefaults: {
       grant_types: ['authorization_code'],
@@ -213,7 +193,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // One hop, as in the Fastify app (src/http/build-app.ts): ctx.ip is the address the proxy saw.
   provider.maxIpsCount = 1;
   // First middleware, so it wraps everything else: all writes of a request commit together or not at all.
-  provider.use(unitOfWorkMiddleware(deps.unitOfWork, deps.pages.renderError));
+  provider.use(unitOfWorkMiddleware(() => db.unitOfWork(), deps.pages.renderError));
 
   // Hashes stand in for secrets; failures cost and are braked alike whether
   // the client exists or not (src/oidc/client-authentication.ts).
@@ -224,16 +204,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   return provider;
 }
 
-function hasPermission(client: { metadata(): Record<string, unknown> }, permission: string): boolean {
-  const granted = client.metadata()['permissions'];
-  return Array.isArray(granted) && granted.includes(permission);
-}
-
-export { errors };
-export type { KoaContextWithOIDC };
-
 function publishedAlgs(keys: KeySet): string[] {
-  return [...new Set(keys.published.flatMap((k) => (k.alg === 'RS256' ? ['RS256', 'PS256'] : [k.alg])))];
+  return [...new Set(keys.published.flatMap((k) => algorithmsServedBy(k.alg)))];
 }
 
 type SigningAlgs = NonNullable<NonNullable<Configuration['enabledJWA']>['idTokenSigningAlgValues']>;

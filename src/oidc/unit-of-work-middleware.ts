@@ -1,9 +1,9 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
-import { databaseUnavailable } from './payload-adapter.ts';
-import type { ProviderPages } from './provider-factory.ts';
+import { databaseUnavailable, RETRY_AFTER_SECONDS } from '../errors/index.ts';
 
 type Next = () => Promise<void>;
+type RenderError = NonNullable<Configuration['renderError']>;
 
 /**
  * Runs each request the engine handles in one unit of work
@@ -18,7 +18,7 @@ type Next = () => Promise<void>;
  *   engine prepared (tokens, a redirect with a code, cookies) is replaced by
  *   503, because none of it is valid.
  */
-export function unitOfWorkMiddleware(unitOfWork: () => UnitOfWork, renderError: ProviderPages['renderError']) {
+export function unitOfWorkMiddleware(unitOfWork: () => UnitOfWork, renderError: RenderError) {
   return async function inUnitOfWork(ctx: KoaContextWithOIDC, next: Next): Promise<void> {
     const unit = unitOfWork();
     try {
@@ -39,9 +39,7 @@ export function unitOfWorkMiddleware(unitOfWork: () => UnitOfWork, renderError: 
   };
 }
 
-const RETRY_AFTER_SECONDS = '5';
-
-async function answerUnavailable(ctx: KoaContextWithOIDC, cause: unknown, renderError: ProviderPages['renderError']): Promise<void> {
+async function answerUnavailable(ctx: KoaContextWithOIDC, cause: unknown, renderError: RenderError): Promise<void> {
   // An outage, or a transaction PostgreSQL rolled back itself: either way nothing happened and a retry may succeed.
   const error = databaseUnavailable(cause);
   for (const header of ['location', 'set-cookie', 'cache-control']) ctx.remove(header);

@@ -1,18 +1,47 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, PostgresDialect, sql, type QueryResult } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type Dialect, type QueryResult } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable } from './database-errors.ts';
+import { isDatabaseUnavailable } from '../errors/index.ts';
 import type { DatabaseSchema } from './database-schema.ts';
 import { acquireEmbeddedLock, type EmbeddedLock } from './embedded-lock.ts';
 import { SerialPGliteDialect } from './pglite-dialect.ts';
-import { registerBackend, type Statement, type StatementResult } from './statements.ts';
+import type { Statement, StatementResult } from './statements.ts';
 import { UnitAwareDialect } from './unit-aware-dialect.ts';
 import { UnitOfWork, type ReservedConnection, type UnitBackend } from './unit-of-work.ts';
 
-export type Db = Kysely<DatabaseSchema>;
+/**
+ * The query builder for the schema, plus what only the opened database
+ * knows: how to run the hot path's fixed statements (src/store/statements.ts)
+ * and how to give a request its unit of work (src/store/unit-of-work.ts).
+ */
+export class Db extends Kysely<DatabaseSchema> {
+  readonly #backend: UnitBackend;
+
+  constructor(dialect: Dialect, backend: UnitBackend) {
+    super({ dialect });
+    this.#backend = backend;
+  }
+
+  /** Runs a fixed statement: inside the current request's unit of work when there is one, else alone on the pool. */
+  async run<R>(statement: Statement, values: readonly unknown[]): Promise<StatementResult<R>> {
+    const unit = UnitOfWork.active(this.#backend.owner);
+    if (unit) return unit.execute<R>(statement, values, statement.effect ?? 'read');
+    return this.#backend.runAlone<R>(statement, values);
+  }
+
+  /** Whether reads of the current request must go through its transaction (they would miss its writes otherwise). */
+  readsJoinUnit(): boolean {
+    return UnitOfWork.active(this.#backend.owner)?.writing === true;
+  }
+
+  /** A new unit of work for one request on this database. */
+  unitOfWork(): UnitOfWork {
+    return new UnitOfWork(this.#backend);
+  }
+}
 
 export interface DatabaseOptions {
   /** A PostgreSQL server; when absent the embedded PGlite database is used. */
@@ -84,14 +113,11 @@ function openPostgres(connectionString: string, options: DatabaseOptions): Datab
       return reservedPgConnection(await pool.connect());
     },
   };
-  const db = new Kysely<DatabaseSchema>({
-    dialect: new UnitAwareDialect(new PostgresDialect({ pool: discardingFailedConnections(pool) }), owner),
-  });
-  registerBackend(db, backend);
+  const db = new Db(new UnitAwareDialect(new PostgresDialect({ pool: discardingFailedConnections(pool) }), owner), backend);
   return {
     db,
     kind: 'postgres',
-    unitOfWork: () => new UnitOfWork(backend),
+    unitOfWork: () => db.unitOfWork(),
     ping: async () => { await UnitOfWork.outside(() => sql`select 1`.execute(db)); },
     close: () => db.destroy(),
   };
@@ -174,7 +200,6 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
     const pglite = await PGlite.create(options.dataDir);
     const owner = {};
     const dialect = new UnitAwareDialect(new SerialPGliteDialect({ pglite }), owner);
-    const db = new Kysely<DatabaseSchema>({ dialect });
     const raw = async <R>(connection: { executeQuery: (q: CompiledQuery) => Promise<QueryResult<unknown>> }, statement: Statement, values: readonly unknown[]): Promise<StatementResult<R>> => {
       const result = await connection.executeQuery(CompiledQuery.raw(statement.text, [...values]));
       return { rows: result.rows as R[], rowCount: Number(result.numAffectedRows ?? 0n) };
@@ -193,11 +218,11 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
         };
       },
     };
-    registerBackend(db, backend);
+    const db = new Db(dialect, backend);
     return {
       db,
       kind: 'pglite',
-      unitOfWork: () => new UnitOfWork(backend),
+      unitOfWork: () => db.unitOfWork(),
       ping: async () => { await UnitOfWork.outside(() => sql`select 1`.execute(db)); },
       async close() {
         try {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { EmbeddedDatabaseInUseError } from '../errors/index.ts';
 
 /**
  * PGlite does not protect its data directory: a second process opening it
@@ -32,19 +33,14 @@ export interface EmbeddedLock {
   release(): Promise<void>;
 }
 
-export class EmbeddedDatabaseInUseError extends Error {
-  override name = 'EmbeddedDatabaseInUseError';
-  readonly owner: LockOwner | undefined;
-
-  constructor(databaseDir: string, file: string, owner: LockOwner | undefined) {
-    const who = !owner
-      ? `another process (lock file ${file} is unreadable)`
-      : owner.role === 'server'
-        ? `a running server (pid ${owner.pid}${owner.hostname === os.hostname() ? '' : ` on ${owner.hostname}`})`
-        : `another latchkey process (${owner.role}, pid ${owner.pid}${owner.hostname === os.hostname() ? '' : ` on ${owner.hostname}`})`;
-    super(`the embedded database at ${databaseDir} is in use by ${who}; stop it or use DATABASE_URL (if no such process runs, delete ${file})`);
-    this.owner = owner;
-  }
+/** The refusal names who holds the database, so that a person can tell a live server from a stale lock. */
+function inUse(databaseDir: string, file: string, owner: LockOwner | undefined): EmbeddedDatabaseInUseError {
+  const who = !owner
+    ? `another process (lock file ${file} is unreadable)`
+    : owner.role === 'server'
+      ? `a running server (pid ${owner.pid}${owner.hostname === os.hostname() ? '' : ` on ${owner.hostname}`})`
+      : `another latchkey process (${owner.role}, pid ${owner.pid}${owner.hostname === os.hostname() ? '' : ` on ${owner.hostname}`})`;
+  return new EmbeddedDatabaseInUseError(`the embedded database at ${databaseDir} is in use by ${who}; stop it or use DATABASE_URL (if no such process runs, delete ${file})`, owner);
 }
 
 /**
@@ -70,11 +66,11 @@ export async function acquireEmbeddedLock(dataDir: string, role: string): Promis
     }
     const holder = await readOwner(file);
     if (holder === 'gone') continue; // released between our attempt and the read
-    if (!holder || !isStale(holder)) throw new EmbeddedDatabaseInUseError(databaseDir, file, holder);
+    if (!holder || !isStale(holder)) throw inUse(databaseDir, file, holder);
     // Stale: remove it only if it is still the very lock we judged stale.
     await releaseIfOurs(file, holder.nonce);
   }
-  throw new EmbeddedDatabaseInUseError(databaseDir, file, await readOwnerOrUndefined(file));
+  throw inUse(databaseDir, file, await readOwnerOrUndefined(file));
 }
 
 async function createExclusively(file: string, content: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
-import { runStatement, type Statement } from './statements.ts';
+import type { Statement } from './statements.ts';
 import type { NewOidcPayloadRow, OidcPayloadRow } from './oidc-payload.table.ts';
 
 // Repository for oidc-provider's models. Every function is a single
@@ -20,7 +20,7 @@ const UPSERT: Statement = {
 };
 
 export async function upsertPayload(db: Db, row: NewOidcPayloadRow): Promise<void> {
-  await runStatement(db, UPSERT, [
+  await db.run(UPSERT, [
     row.realm, row.model, row.id, row.payload, row.grant_id ?? null, row.account_id ?? null,
     row.uid ?? null, row.user_code ?? null, row.expires_at ?? null,
   ]);
@@ -72,7 +72,7 @@ function lookUpWithGrant(modelParameter: string): string {
 const FIND: Statement = { name: 'latchkey_payload_find', text: lookUpWithGrant('$3') };
 
 export async function findPayload(db: Db, realm: string, model: string, id: string): Promise<FoundWithGrant | undefined> {
-  return (await runStatement<FoundWithGrant>(db, FIND, [realm, id, model])).rows[0];
+  return (await db.run<FoundWithGrant>(FIND, [realm, id, model])).rows[0];
 }
 
 /**
@@ -93,7 +93,7 @@ export async function findPayloadAcrossModels(db: Db, realm: string, models: rea
     };
     findAcrossModels.set(models.length, statement);
   }
-  return (await runStatement<FoundWithGrant>(db, statement, [realm, id, ...models])).rows;
+  return (await db.run<FoundWithGrant>(statement, [realm, id, ...models])).rows;
 }
 
 const FIND_BY_UID: Statement = {
@@ -102,7 +102,7 @@ const FIND_BY_UID: Statement = {
 };
 
 export async function findPayloadByUid(db: Db, realm: string, model: string, uid: string): Promise<Found | undefined> {
-  return (await runStatement<Found>(db, FIND_BY_UID, [realm, model, uid])).rows[0];
+  return (await db.run<Found>(FIND_BY_UID, [realm, model, uid])).rows[0];
 }
 
 export async function findPayloadByUserCode(db: Db, realm: string, model: string, userCode: string): Promise<Found | undefined> {
@@ -122,7 +122,7 @@ const CONSUME: Statement = {
 };
 
 export async function consumePayload(db: Db, realm: string, model: string, id: string): Promise<boolean> {
-  return (await runStatement(db, CONSUME, [realm, model, id])).rowCount === 1;
+  return (await db.run(CONSUME, [realm, model, id])).rowCount === 1;
 }
 
 const DESTROY: Statement = {
@@ -132,7 +132,7 @@ const DESTROY: Statement = {
 };
 
 export async function destroyPayload(db: Db, realm: string, model: string, id: string): Promise<void> {
-  await runStatement(db, DESTROY, [realm, model, id]);
+  await db.run(DESTROY, [realm, model, id]);
 }
 
 /**
@@ -142,7 +142,7 @@ export async function destroyPayload(db: Db, realm: string, model: string, id: s
 const TAKE: Statement = { ...DESTROY, name: 'latchkey_payload_take', effect: 'claim' };
 
 export async function takePayload(db: Db, realm: string, model: string, id: string): Promise<boolean> {
-  return (await runStatement(db, TAKE, [realm, model, id])).rowCount === 1;
+  return (await db.run(TAKE, [realm, model, id])).rowCount === 1;
 }
 
 /** Deletes every row of a grant (tokens, codes and the Grant itself). */
@@ -153,7 +153,7 @@ const DELETE_GRANT: Statement = {
 };
 
 export async function deleteGrant(db: Db, realm: string, grantId: string): Promise<void> {
-  await runStatement(db, DELETE_GRANT, [realm, grantId]);
+  await db.run(DELETE_GRANT, [realm, grantId]);
 }
 
 /** Deletes the whole grant that the given row belongs to, in one statement. */
@@ -165,7 +165,7 @@ const DELETE_GRANT_OF: Statement = {
 };
 
 export async function deleteGrantOf(db: Db, realm: string, model: string, id: string): Promise<void> {
-  await runStatement(db, DELETE_GRANT_OF, [realm, model, id]);
+  await db.run(DELETE_GRANT_OF, [realm, model, id]);
 }
 
 /** Deletes everything issued to an account: sessions, grants, tokens. */

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CompiledQuery, type DatabaseConnection } from 'kysely';
-import type { Statement, StatementResult } from './statements.ts';
+import { TransactionAbortedError } from '../errors/index.ts';
+import type { Statement, StatementEffect, StatementResult } from './statements.ts';
 
 /**
  * A unit of work: every write of one request commits together or not at all,
@@ -31,7 +32,6 @@ import type { Statement, StatementResult } from './statements.ts';
  * request (the engine's adapters, the account lookups it triggers) joins the
  * request's transaction without passing it around.
  */
-export type StatementEffect = 'read' | 'write' | 'claim';
 
 /** A connection taken out of the pool for one unit of work. */
 export interface ReservedConnection extends DatabaseConnection {
@@ -52,10 +52,6 @@ const current = new AsyncLocalStorage<UnitOfWork>();
 const BEGIN = CompiledQuery.raw('begin');
 const COMMIT = CompiledQuery.raw('commit');
 const ROLLBACK = CompiledQuery.raw('rollback');
-
-export class TransactionAbortedError extends Error {
-  override name = 'TransactionAbortedError';
-}
 
 export class UnitOfWork {
   readonly #backend: UnitBackend;

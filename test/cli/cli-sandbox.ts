@@ -7,7 +7,7 @@ import type { Test } from 'tap';
 import type { DeclarativeSetup } from '../../src/config/index.ts';
 import { assembleLatchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import type { Services } from '../../src/services.ts';
+import type { Services } from '../../src/latchkey.ts';
 import { freePort, startLatchkey, testConfig } from '../helpers/latchkey-under-test.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 

@@ -3,7 +3,8 @@ import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { acquireEmbeddedLock, EmbeddedDatabaseInUseError, LOCK_FILE } from '../../src/store/embedded-lock.ts';
+import { EmbeddedDatabaseInUseError } from '../../src/errors/index.ts';
+import { acquireEmbeddedLock, LOCK_FILE } from '../../src/store/embedded-lock.ts';
 import { assertOneLineError, cliSandbox } from './cli-sandbox.ts';
 
 // PGlite does not guard its directory: a second process opening it while the

@@ -6,8 +6,9 @@ import t, { type Test } from 'tap';
 import { createPasswordHasher } from '../../src/accounts/password-hasher.ts';
 import type { CliIo } from '../../src/cli/command-line.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
-import { ClientDefinitionError, ClientService } from '../../src/clients/client-service.ts';
-import { ConfigError, describeClientProblem, loadDeclarativeFile } from '../../src/config/index.ts';
+import { ClientService } from '../../src/clients/client-service.ts';
+import { ClientDefinitionError, ConfigError } from '../../src/errors/index.ts';
+import { describeClientProblem, loadDeclarativeFile, type ClientProblem } from '../../src/config/index.ts';
 import { cliSandbox, migrateSandbox } from '../cli/cli-sandbox.ts';
 import { openTestDb } from '../helpers/open-test-db.ts';
 import { clientsAddArgv, ROWS, usesSecret, type Definition, type Row } from './client-table.ts';
@@ -82,7 +83,7 @@ async function fromService(t: Test, client: Definition, environment: Environment
     return undefined;
   } catch (error) {
     t.type(error, ClientDefinitionError, 'the service refuses with a ClientDefinitionError');
-    const problems = (error as ClientDefinitionError).problems;
+    const problems = (error as ClientDefinitionError<ClientProblem>).problems;
     return problems[0] && describeClientProblem(problems[0]);
   }
 }
@@ -153,7 +154,7 @@ t.test('fields only the file (and later the admin API) can set', async (t) => {
   for (const [i, row] of FILE_ONLY.entries()) {
     const file = await fromFile(t, row.client, 'production', `file-only-${i}`);
     const clients = new ClientService(db, hasher, digestKey, { production: true });
-    const service = await clients.put('file-only', row.client).then(() => undefined, (error: ClientDefinitionError) => describeClientProblem(error.problems[0]!));
+    const service = await clients.put('file-only', row.client).then(() => undefined, (error: ClientDefinitionError<ClientProblem>) => describeClientProblem(error.problems[0]!));
     t.equal(service, file, `${row.title}: the same answer`);
     if (row.refused) t.match(file, new RegExp(`^${row.refused[0].replace(/[[\].]/g, '\\$&')}: .*${row.refused[1].source}`), `${row.title}: ${file}`);
     else t.equal(file, undefined, `${row.title}: accepted`);

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { ConfigError, loadConfig, loadDeclarativeFile, parseDeclarativeSetup } from '../../src/config/index.ts';
+import { ConfigError } from '../../src/errors/index.ts';
+import { loadConfig, loadDeclarativeFile, parseDeclarativeSetup } from '../../src/config/index.ts';
 
 const parse = (document: unknown, env: Record<string, string> = {}, nodeEnv = 'test') =>
   parseDeclarativeSetup(document, { env, nodeEnv, source: 'setup.yaml' });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import t from 'tap';
-import { ConfigError, readEnv } from '../../src/config/index.ts';
+import { readEnv } from '../../src/config/index.ts';
+import { ConfigError } from '../../src/errors/index.ts';
 
 const cwd = '/srv/latchkey';
 

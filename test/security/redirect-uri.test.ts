@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import t, { type Test } from 'tap';
-import { ConfigError, parseDeclarativeSetup } from '../../src/config/index.ts';
+import { parseDeclarativeSetup } from '../../src/config/index.ts';
+import { ConfigError } from '../../src/errors/index.ts';
 import { Browser } from '../helpers/browserless.ts';
 import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { SECRETS } from '../helpers/setups.ts';

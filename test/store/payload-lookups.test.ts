@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { PayloadAdapter } from '../../src/oidc/payload-adapter.ts';
+import { PayloadLookups } from '../../src/oidc/payload-lookups.ts';
 import { openTestDb } from '../helpers/open-test-db.ts';
 
 // Parallel lookups of one id as several models (what introspection does) are
@@ -8,7 +9,10 @@ import { openTestDb } from '../helpers/open-test-db.ts';
 // model's row, expired rows stay invisible, and realms stay apart.
 const db = await openTestDb(t);
 const epoch = () => Math.floor(Date.now() / 1000);
-const adapter = (model: string, realm = 'default') => new PayloadAdapter(db, realm, model);
+// As a provider does: one PayloadLookups per realm, shared by every model's adapter.
+const lookups = new Map<string, PayloadLookups>();
+const lookupsOf = (realm: string) => lookups.get(realm) ?? lookups.set(realm, new PayloadLookups(db, realm)).get(realm)!;
+const adapter = (model: string, realm = 'default') => new PayloadAdapter(db, realm, model, { lookups: lookupsOf(realm) });
 const unique = () => randomBytes(32).toString('base64url');
 
 t.test('each model gets its own row from a coalesced lookup', async (t) => {

@@ -2,7 +2,8 @@ import { isArgon2idHash } from '../../accounts/password-hasher.ts';
 import type { StoredClient } from '../../store/client.repository.ts';
 import { AUTH_METHODS, CLIENT_FLAG_OPTIONS, clientFromFlags, GRANT_TYPES, usesClientSecret } from '../client-flags.ts';
 import { loadCommandContext, withServices } from '../command-context.ts';
-import { CliError, dispatch, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
+import { CliError } from '../../errors/index.ts';
+import { dispatch, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
 
 const ADD_USAGE = `Usage: latchkey clients add ID [options]
 

@@ -1,8 +1,10 @@
 import { DEFAULT_LIFETIMES } from '../../oidc/token-lifetimes.ts';
 import { readKeyState, writeKeyState, type KeyStateFile } from '../../keys/key-state.ts';
-import { KEY_ALGORITHMS, loadKeySet, writeNewKey, type KeyAlgorithm, type KeySet, type SigningKey } from '../../keys/signing-keys.ts';
+import { isSigningAlgorithm, keyAlgorithmFor, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../keys/algorithms.ts';
+import { keyOptionsOf, loadKeySet, writeNewKey, type KeySet, type SigningKey } from '../../keys/signing-keys.ts';
 import { loadCommandContext, type CommandContext } from '../command-context.ts';
-import { CliError, dispatch, parseCommandLine, UsageError, write, type CliIo } from '../command-line.ts';
+import { CliError, UsageError } from '../../errors/index.ts';
+import { dispatch, parseCommandLine, write, type CliIo } from '../command-line.ts';
 
 const LIST_USAGE = `Usage: latchkey keys list [--json]
 
@@ -15,7 +17,7 @@ retired (published until the tokens it signed have expired), verify-only
 (published, never signs: a keystore's secondary entries), expired (no longer
 published; the file may be deleted).`;
 
-const GENERATE_USAGE = `Usage: latchkey keys generate --alg ${KEY_ALGORITHMS.join('|')}
+const GENERATE_USAGE = `Usage: latchkey keys generate --alg ${SIGNING_ALGORITHMS.join('|')}
 
 Adds a key (PKCS#8 PEM, mode 0600, in LATCHKEY_KEYS_DIR) for an algorithm
 that has no signing key yet; it signs at once. To replace the key of an
@@ -45,15 +47,7 @@ export const KEYS_USAGE = `Usage: latchkey keys list|generate|rotate …
 Run \`latchkey keys <subcommand> --help\` for details.`;
 
 async function keySet(context: CommandContext, generate = false): Promise<KeySet> {
-  const { config } = context;
-  return loadKeySet({
-    keysDir: config.keysDir,
-    keyFiles: config.keys.files,
-    secrets: config.keys,
-    primaryAlias: config.keys.primaryAlias,
-    idTokenAlg: config.keys.idTokenAlg,
-    generate,
-  });
+  return loadKeySet(keyOptionsOf(context.config, { generate }));
 }
 
 async function list(args: string[], io: CliIo): Promise<number> {
@@ -92,13 +86,13 @@ function publicView(key: SigningKey, keysDir: string) {
   };
 }
 
-function algorithm(value: string): KeyAlgorithm {
-  if (!(KEY_ALGORITHMS as readonly string[]).includes(value)) throw new UsageError(`--alg: must be one of ${KEY_ALGORITHMS.join(', ')}`);
+function algorithm(value: string): SigningAlgorithm {
+  if (!isSigningAlgorithm(value)) throw new UsageError(`--alg: must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
   // One RSA key serves RS256 and PS256.
-  return (value === 'PS256' ? 'RS256' : value) as KeyAlgorithm;
+  return keyAlgorithmFor(value);
 }
 
-function fileName(alg: KeyAlgorithm, now: Date): string {
+function fileName(alg: SigningAlgorithm, now: Date): string {
   return `signing-${alg.toLowerCase()}-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}.pem`;
 }
 
@@ -128,11 +122,11 @@ async function rotate(args: string[], io: CliIo): Promise<number> {
   }
   const keys = await keySet(context, true);
   const signers = keys.all.filter((k) => k.signs);
-  const algs = parsed.values.alg ? [...new Set(parsed.values.alg.map(algorithm))] : [...new Set(signers.map((k) => k.alg as KeyAlgorithm))];
+  const algs = parsed.values.alg ? [...new Set(parsed.values.alg.map(algorithm))] : [...new Set(signers.map((k) => k.alg as SigningAlgorithm))];
   for (const alg of algs) {
     if (!signers.some((k) => k.alg === alg)) throw new CliError(`${alg} has no signing key to rotate; use \`latchkey keys generate --alg ${alg}\``);
   }
-  if (keys.all.some((k) => k.status === 'next' && algs.includes(k.alg as KeyAlgorithm))) {
+  if (keys.all.some((k) => k.status === 'next' && algs.includes(k.alg as SigningAlgorithm))) {
     throw new CliError('a rotation is already staged for that algorithm (see `latchkey keys list`); wait until it is active');
   }
 

@@ -1,6 +1,7 @@
 import type { StoredUser } from '../../store/user.repository.ts';
 import { loadCommandContext, withServices } from '../command-context.ts';
-import { CliError, dispatch, hasControlCharacters, parseCommandLine, requirePositional, UsageError, write, type CliIo } from '../command-line.ts';
+import { CliError, UsageError } from '../../errors/index.ts';
+import { dispatch, hasControlCharacters, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
 import { readNewPassword } from '../password-input.ts';
 
 const REALM_HELP = '  --realm R          realm (default: default)';

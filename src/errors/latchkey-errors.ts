@@ -1,0 +1,112 @@
+/**
+ * Latchkey's own errors: one class per situation, each with a stable `code`.
+ * What a code means to a client (HTTP status, OAuth error) or to a shell
+ * (exit status) is decided in one place, src/errors/error-mapping.ts; the
+ * protocol errors themselves are oidc-provider's (src/errors/protocol-errors.ts).
+ * Messages name fields and files, never a secret's value.
+ */
+export type ErrorCode =
+  | 'config_invalid'
+  | 'key_unusable'
+  | 'startup_refused'
+  | 'database_in_use'
+  | 'transaction_aborted'
+  | 'hasher_busy'
+  | 'account_invalid'
+  | 'client_definition_invalid'
+  | 'forbidden_origin'
+  | 'usage'
+  | 'command_failed';
+
+export abstract class LatchkeyError extends Error {
+  abstract readonly code: ErrorCode;
+}
+
+/** A configuration problem, naming the source and the field; never the value (it may be a secret). */
+export class ConfigError extends LatchkeyError {
+  override name = 'ConfigError';
+  readonly code = 'config_invalid';
+  readonly field: string;
+
+  constructor(field: string, problem: string, source?: string) {
+    super(`${source ? `${source}: ` : ''}${field}: ${problem}`);
+    this.field = field;
+  }
+}
+
+/** A key file that cannot be used, naming the file and the cause, never the passphrase or key material. */
+export class KeyLoadError extends LatchkeyError {
+  override name = 'KeyLoadError';
+  readonly code = 'key_unusable';
+}
+
+/** The server refuses to start in this state (e.g. pending migrations). */
+export class StartupError extends LatchkeyError {
+  override name = 'StartupError';
+  readonly code = 'startup_refused';
+}
+
+/** Another process holds the embedded database (src/store/embedded-lock.ts). */
+export class EmbeddedDatabaseInUseError extends LatchkeyError {
+  override name = 'EmbeddedDatabaseInUseError';
+  readonly code = 'database_in_use';
+  readonly owner: { pid: number; role: string; hostname: string } | undefined;
+
+  constructor(message: string, owner: { pid: number; role: string; hostname: string } | undefined) {
+    super(message);
+    this.owner = owner;
+  }
+}
+
+/** PostgreSQL rolled a unit of work back itself: nothing of it happened (src/store/unit-of-work.ts). */
+export class TransactionAbortedError extends LatchkeyError {
+  override name = 'TransactionAbortedError';
+  readonly code = 'transaction_aborted';
+}
+
+/** Every argon2 slot is taken and the queue is full: nothing was verified. */
+export class HasherBusyError extends LatchkeyError {
+  override name = 'HasherBusyError';
+  readonly code = 'hasher_busy';
+}
+
+/** An account operation the rules refuse (taken username, unknown user, weak password, …). */
+export class AccountError extends LatchkeyError {
+  override name = 'AccountError';
+  readonly code = 'account_invalid';
+}
+
+/** A client definition the client rules (src/config/client-rules.ts) refuse; nothing was stored. */
+export class ClientDefinitionError<P = unknown> extends LatchkeyError {
+  override name = 'ClientDefinitionError';
+  readonly code = 'client_definition_invalid';
+  /** Every problem, each naming its field; the message never holds a value. */
+  readonly problems: readonly P[];
+
+  constructor(message: string, problems: readonly P[]) {
+    super(message);
+    this.problems = problems;
+  }
+}
+
+/** A form POST that did not come from our own pages (CSRF). */
+export class ForbiddenOriginError extends LatchkeyError {
+  override name = 'ForbiddenOriginError';
+  readonly code = 'forbidden_origin';
+
+  constructor() {
+    super('this form was submitted from another site');
+  }
+}
+
+/** A wrong command line: exit status 2. */
+export class UsageError extends LatchkeyError {
+  override name = 'UsageError';
+  readonly code = 'usage';
+}
+
+/** A CLI failure the user can act on, reported as one line: exit status 1. */
+export class CliError extends LatchkeyError {
+  override name = 'CliError';
+  readonly code = 'command_failed';
+}
