@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import type { DeclarativeSetup } from '../../src/config/index.ts';
 import { assembleLatchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { Services } from '../../src/services.ts';
 import { freePort, startLatchkey, testConfig } from '../helpers/latchkey-under-test.ts';
+import { EMPTY_SETUP } from '../helpers/setups.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -39,8 +39,7 @@ export interface RunOptions {
   deadlineMs?: number;
 }
 
-/** An empty setup: the server's declarative file declares nothing. */
-export const EMPTY_SETUP = { realms: [] } as unknown as DeclarativeSetup;
+export { EMPTY_SETUP };
 
 /**
  * A temporary data, keys and config directory for the CLI; the database is
@@ -113,7 +112,7 @@ export async function startServerOn(t: Test, sandbox: CliSandbox): Promise<Sandb
   }
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const config = { ...testConfig({ issuer, port, keysDir: sandbox.keysDir, setup: EMPTY_SETUP }), dataDir: sandbox.dataDir };
+  const config = testConfig({ issuer, port, keysDir: sandbox.keysDir, dataDir: sandbox.dataDir, setup: EMPTY_SETUP });
   const latchkey = await assembleLatchkey(config, createLogger('silent'));
   await latchkey.app.listen({ port, host: '127.0.0.1' });
   let closed = false;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { freePort } from './latchkey-under-test.ts';
-import { demoSetup } from './setups.ts';
+import { demoSetupDocument } from './setups.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -33,7 +33,7 @@ export async function serverDirs(t: Test): Promise<ServerDirs> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-process-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const configFile = path.join(dir, 'latchkey.json');
-  await writeFile(configFile, JSON.stringify(demoSetup()));
+  await writeFile(configFile, JSON.stringify(demoSetupDocument()));
   return { dir, dataDir: path.join(dir, 'data'), keysDir: path.join(dir, 'keys'), configFile };
 }
 

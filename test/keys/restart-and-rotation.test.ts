@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
 import t, { type Test } from 'tap';
-import type { KeySettings } from '../../src/config/index.ts';
 import { assembleLatchkey, type Latchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { runLatchkey } from '../cli/cli-sandbox.ts';
@@ -26,13 +25,13 @@ if (database.databaseUrl) await migrate(database.databaseUrl);
 
 const ID_TOKEN_TTL = 3;
 const setup = demoSetup({ ttl: { id_token: ID_TOKEN_TTL } });
-const FAST_KEYS: Partial<KeySettings> = { checkSeconds: 1, jwksMaxAgeSeconds: 1, activationDelaySeconds: 2 };
+const FAST_KEYS = { LATCHKEY_KEY_CHECK_SECONDS: '1', LATCHKEY_JWKS_MAX_AGE_SECONDS: '1', LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS: '2' };
 
 /** A server on the same keys and the same (persistent) database each time. */
 async function start(t: Test): Promise<{ issuer: string; latchkey: Latchkey }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const config = { ...testConfig({ issuer, port, keysDir, databaseUrl: database.databaseUrl, setup, logLevel: 'silent', keys: FAST_KEYS }), dataDir: path.join(dir, 'data') };
+  const config = testConfig({ issuer, port, keysDir, dataDir: path.join(dir, 'data'), databaseUrl: database.databaseUrl, setup, logLevel: 'silent', env: FAST_KEYS });
   const latchkey = await assembleLatchkey(config, createLogger('silent'));
   await latchkey.app.listen({ port, host: '127.0.0.1' });
   let closed = false;

@@ -26,7 +26,7 @@ if (database.databaseUrl) await migrate(database.databaseUrl);
 
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}`;
-const config = testConfig({ issuer, port, keysDir, databaseUrl: database.databaseUrl, setup: demoSetup(), logLevel: 'silent', keys: { checkSeconds: 1 } });
+const config = testConfig({ issuer, port, keysDir, databaseUrl: database.databaseUrl, setup: demoSetup(), logLevel: 'silent', env: { LATCHKEY_KEY_CHECK_SECONDS: '1' } });
 const latchkey = await assembleLatchkey(config, createLogger('silent'), { inMemory: !database.databaseUrl });
 await latchkey.app.listen({ port, host: '127.0.0.1' });
 t.teardown(() => latchkey.close());
@@ -56,7 +56,7 @@ t.test('client and sign-in brakes hold across a key rotation', async (t) => {
 
   const before = latchkey.realms[0]!.provider;
   await writeNewKey(keysDir, 'signing-es384.pem', 'ES384');
-  // The server re-reads the folder every second (checkSeconds: 1); wait until it has swapped.
+  // The server re-reads the folder every second (LATCHKEY_KEY_CHECK_SECONDS=1); wait until it has swapped.
   for (let waited = 0; latchkey.realms[0]!.provider === before && waited < 30_000; waited += 100) await sleep(100);
   t.not(latchkey.realms[0]!.provider, before, 'the key change replaced the provider');
   const jwks = (await (await fetch(`${issuer}/jwks`)).json()) as { keys: { alg?: string }[] };
