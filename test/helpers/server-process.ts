@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { freePort } from './latchkey-under-test.ts';
 import { demoSetupDocument } from './setups.ts';
+import { waitFor } from './waiting.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -75,10 +76,6 @@ export async function spawnServer(t: Test, dirs: ServerDirs, { databaseUrl, env 
       await exited;
     }
   });
-  for (let attempt = 0; attempt < 400 && running(); attempt += 1) {
-    const up = await fetch(`${issuer}/.well-known/openid-configuration`).then((res) => res.ok, () => false);
-    if (up) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(() => fetch(`${issuer}/.well-known/openid-configuration`).then((res) => res.ok, () => false), { timeoutMs: 60_000, giveUp: () => !running() });
   return { issuer, child, output: () => output, stderr: () => stderr, exited, running };
 }
