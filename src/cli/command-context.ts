@@ -14,12 +14,20 @@ export interface CommandContext {
   logger: Logger;
 }
 
-/** Set once the configuration is known, so that failures can honour LOG_LEVEL=debug. */
-export const diagnostics = { debug: false };
+/**
+ * The runs whose configuration asked for LOG_LEVEL=debug (known once it is
+ * loaded), so that their failure is reported with its stack. Per run, not per
+ * process: one process may run several command lines, even at once (tests).
+ */
+const debugRuns = new WeakSet<CliIo>();
+
+export function debugging(io: CliIo): boolean {
+  return debugRuns.has(io);
+}
 
 export async function loadCommandContext(io: CliIo): Promise<CommandContext> {
   const config = await loadConfig({ env: io.env });
-  diagnostics.debug = config.logLevel === 'debug' || config.logLevel === 'trace';
+  if (config.logLevel === 'debug' || config.logLevel === 'trace') debugRuns.add(io);
   return { config, logger: createLogger(cliLogLevel(config.logLevel), io.stderr) };
 }
 

@@ -1,5 +1,5 @@
 import { CliError, exitStatusOf, isDatabaseUnavailable, UsageError } from '../errors/index.ts';
-import { diagnostics } from './command-context.ts';
+import { debugging } from './command-context.ts';
 import { isHelp, printable, write, type CliIo, type Command } from './command-line.ts';
 import { clients, CLIENTS_USAGE } from './commands/clients.ts';
 import { importFile, IMPORT_USAGE } from './commands/import.ts';
@@ -39,8 +39,9 @@ const COMMANDS: Record<string, { run: Command; usage: string; group: boolean }> 
  * (src/cli/main.ts does). Every failure becomes one line on stderr,
  * `latchkey: <message>`, with the stack only under LOG_LEVEL=debug.
  */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  diagnostics.debug = false;
+export async function runCli(argv: string[], callerIo: CliIo): Promise<number> {
+  // This run's own io: what a command learns about it (LOG_LEVEL=debug) stays with it.
+  const io: CliIo = { ...callerIo };
   try {
     const [name, ...args] = argv;
     if (name === undefined) {
@@ -74,7 +75,7 @@ function report(error: unknown, io: CliIo): number {
     ? `database unavailable: ${message}`
     : message;
   write(io.stderr, `latchkey: ${oneLine(withoutCredentials(line))}`);
-  if (diagnostics.debug && error instanceof Error && error.stack && !usage) write(io.stderr, withoutCredentials(error.stack));
+  if (debugging(io) && error instanceof Error && error.stack && !usage) write(io.stderr, withoutCredentials(error.stack));
   return exitStatusOf(error);
 }
 

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import type { DeclarativeSetup } from '../../src/config/index.ts';
 import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { discover } from '../helpers/relying-party.ts';
-import { demoSetup, SECRETS } from '../helpers/setups.ts';
+import { demoSetupDocument, parseSetup, SECRETS } from '../helpers/setups.ts';
 import { chromiumMissing, launchChromium, screenshot, serveTestImages, watchedPage, type Watched } from './chromium.ts';
 import { upsertClient } from '../../src/store/client.repository.ts';
 
@@ -25,7 +25,7 @@ if (missing) {
 }
 
 function withBrandedClients(): DeclarativeSetup {
-  const setup = demoSetup() as unknown as { realms: { clients: Record<string, unknown>[] }[] };
+  const setup = demoSetupDocument();
   const web = (id: string, extra: Record<string, unknown>) => ({
     client_id: id,
     client_secret: `${id}-secret-for-tests`,
@@ -38,13 +38,13 @@ function withBrandedClients(): DeclarativeSetup {
     scope: 'openid profile email offline_access',
     ...extra,
   });
-  setup.realms[0]!.clients.push(
+  setup.realms[0]!.clients!.push(
     web('acme', { client_name: 'Acme Orders', logo_uri: 'https://cdn.acme.test/logo.svg', background_uri: 'https://cdn.acme.test/background.svg', primary_color: '#d9480f', policy_uri: 'https://acme.test/privacy', tos_uri: 'https://acme.test/terms' }),
     web('globex', { client_name: 'Globex Portal', logo_uri: 'https://cdn.globex.test/logo.svg', background_uri: 'https://cdn.globex.test/background.svg', primary_color: '#2b8a3e' }),
     web('xss1', { client_name: '<script>alert(1)</script>' }),
     web('xss2', { client_name: '"><img src=x onerror=alert(1)>' }),
   );
-  return setup as unknown as DeclarativeSetup;
+  return parseSetup(setup);
 }
 
 async function run(): Promise<void> {

@@ -2,18 +2,21 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import type { DeclarativeSetup } from '../../src/config/index.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
 import { assembleLatchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { Services } from '../../src/latchkey.ts';
 import { freePort, startLatchkey, testConfig } from '../helpers/latchkey-under-test.ts';
+import { EMPTY_SETUP } from '../helpers/setups.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CliResult {
+  /** The exit status; null when the run was still going at its deadline. */
   status: number | null;
   stdout: string;
   stderr: string;
@@ -27,20 +30,29 @@ export interface CliSandbox {
   /** A fresh server database, or undefined for the embedded one. */
   databaseUrl: string | undefined;
   env: Record<string, string>;
-  /** Runs `bin/latchkey.js` as a real process with the sandbox's environment. */
+  /**
+   * Runs the CLI in this process (runCli, as src/cli/main.ts calls it) with
+   * the sandbox's environment: what a command does and prints, and its exit
+   * status, without the cost of starting Node for every command line.
+   */
   run(args: string[], options?: RunOptions): Promise<CliResult>;
+  /**
+   * Runs `bin/latchkey.js` as a real process with the sandbox's environment,
+   * for what only a process shows: the exit code the shell sees, a stdin
+   * that is a pipe, a lock held by another process.
+   */
+  spawn(args: string[], options?: RunOptions): Promise<CliResult>;
 }
 
 export interface RunOptions {
   /** Written to the CLI's stdin, which is then closed (it is never a TTY here). */
   stdin?: string;
   env?: Record<string, string | undefined>;
-  /** The process is killed after this long and `status` is null. */
+  /** After this long the run is given up and `status` is null (a process is killed). */
   deadlineMs?: number;
 }
 
-/** An empty setup: the server's declarative file declares nothing. */
-export const EMPTY_SETUP = { realms: [] } as unknown as DeclarativeSetup;
+export { EMPTY_SETUP };
 
 /**
  * A temporary data, keys and config directory for the CLI; the database is
@@ -73,13 +85,53 @@ export async function cliSandbox(t: Test, { embedded = false } = {}): Promise<Cl
     databaseUrl: database.databaseUrl,
     env,
     run: (args, options = {}) => runLatchkey(args, { ...options, env: { ...env, ...options.env } }),
+    spawn: (args, options = {}) => spawnLatchkey(args, { ...options, env: { ...env, ...options.env } }),
   };
 }
 
-export function runLatchkey(args: string[], { stdin = '', env = {}, deadlineMs = 90_000 }: RunOptions = {}): Promise<CliResult> {
-  const cleanEnv = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+/** The variables that are set: `undefined` in an override unsets one. */
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/** A stream that keeps what is written to it, as the terminal would show it. */
+class Captured extends Writable {
+  #chunks: Buffer[] = [];
+
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.#chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
+    done();
+  }
+
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+}
+
+/**
+ * One CLI run in this process: runCli with its own captured stdout and
+ * stderr, a stdin stream that yields `stdin` and ends, and exactly the given
+ * environment (the CLI reads no other: the config module gets `io.env`).
+ */
+export async function runLatchkey(args: string[], { stdin = '', env = {}, deadlineMs = 90_000 }: RunOptions = {}): Promise<CliResult> {
+  const stdout = new Captured();
+  const stderr = new Captured();
+  const input = new PassThrough();
+  input.end(stdin);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), deadlineMs); });
+  try {
+    const status = await Promise.race([runCli(args, { stdout, stderr, stdin: input, env: definedOnly(env) }), deadline]);
+    return { status, stdout: stdout.text(), stderr: stderr.text() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `bin/latchkey.js` as a real process, with exactly the given environment. */
+export function spawnLatchkey(args: string[], { stdin = '', env = {}, deadlineMs = 90_000 }: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/latchkey.js', ...args], { cwd: ROOT, env: cleanEnv, stdio: 'pipe' });
+    const child = spawn(process.execPath, ['bin/latchkey.js', ...args], { cwd: ROOT, env: definedOnly(env), stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
@@ -113,7 +165,7 @@ export async function startServerOn(t: Test, sandbox: CliSandbox): Promise<Sandb
   }
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const config = { ...testConfig({ issuer, port, keysDir: sandbox.keysDir, setup: EMPTY_SETUP }), dataDir: sandbox.dataDir };
+  const config = testConfig({ issuer, port, keysDir: sandbox.keysDir, dataDir: sandbox.dataDir, setup: EMPTY_SETUP });
   const latchkey = await assembleLatchkey(config, createLogger('silent'));
   await latchkey.app.listen({ port, host: '127.0.0.1' });
   let closed = false;

@@ -10,7 +10,9 @@ import { assertOneLineError, cliSandbox } from './cli-sandbox.ts';
 // PGlite does not guard its directory: a second process opening it while the
 // first has it open reads stale data, and concurrent writes corrupt it (the
 // next open aborts). The CLI therefore takes a lock file beside it. The lock
-// concerns the embedded database only, so this file always uses it.
+// concerns the embedded database only, so this file always uses it. Where the
+// point is two processes, the CLI runs as one (sandbox.spawn) while this
+// process holds the lock; elsewhere it runs in this process.
 const sandbox = await cliSandbox(t, { embedded: true });
 const lockFile = path.join(sandbox.dataDir, LOCK_FILE);
 const exists = (file: string) => stat(file).then(() => true, () => false);
@@ -21,10 +23,10 @@ t.test('a command releases the lock when it is done', async (t) => {
   t.notOk(await exists(lockFile), 'no lock file left behind');
 });
 
-t.test('while a server holds the embedded database, the CLI refuses clearly (1)', async (t) => {
+t.test('process: while a server process holds the embedded database, a CLI process refuses clearly (1)', async (t) => {
   const lock = await acquireEmbeddedLock(sandbox.dataDir, 'server');
   try {
-    const result = await sandbox.run(['users', 'add', 'locked-out', '--password-stdin'], { stdin: 'some-password' });
+    const result = await sandbox.spawn(['users', 'add', 'locked-out', '--password-stdin'], { stdin: 'some-password' });
     t.equal(result.status, 1);
     assertOneLineError(t, result, /the embedded database at .*pglite is in use by a running server \(pid \d+\); stop it or use DATABASE_URL/);
     t.notMatch(result.stderr, /some-password/);
@@ -65,10 +67,10 @@ t.test('in one process, a second acquisition fails and release is idempotent', a
   t.notOk(await exists(lockFile));
 });
 
-t.test('another CLI process holding it is named as such', async (t) => {
+t.test('process: another CLI process holding it is named as such', async (t) => {
   const lock = await acquireEmbeddedLock(sandbox.dataDir, 'latchkey import');
   try {
-    const result = await sandbox.run(['clients', 'list']);
+    const result = await sandbox.spawn(['clients', 'list']);
     t.equal(result.status, 1);
     assertOneLineError(t, result, /in use by another latchkey process \(latchkey import, pid \d+\)/);
   } finally {

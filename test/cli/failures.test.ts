@@ -23,6 +23,22 @@ t.test('LOG_LEVEL=debug adds the stack trace', async (t) => {
   t.match(result.stderr, /^\s+at /m, 'stack trace shown');
 });
 
+t.test('runs in one process are independent: LOG_LEVEL=debug of one does not add a stack to another', async (t) => {
+  // Side by side, as the in-process runs of this suite can be: what a run
+  // learns from its configuration must stay with that run.
+  const unreachable = 'postgres://postgres@127.0.0.1:1/x';
+  const [debug, plain] = await Promise.all([
+    sandbox.run(['users', 'list'], { env: { DATABASE_URL: unreachable, LOG_LEVEL: 'debug' }, deadlineMs: 20_000 }),
+    sandbox.run(['users', 'list'], { env: { DATABASE_URL: unreachable }, deadlineMs: 20_000 }),
+  ]);
+  t.equal(debug.status, 1);
+  t.match(debug.stderr, /^\s+at /m, 'the debug run shows its stack');
+  t.equal(plain.status, 1);
+  assertOneLineError(t, plain, /database unavailable|ECONNREFUSED/);
+  const after = await sandbox.run(['users', 'list'], { env: { DATABASE_URL: unreachable }, deadlineMs: 20_000 });
+  assertOneLineError(t, after, /database unavailable|ECONNREFUSED/);
+});
+
 t.test('import of a missing file: exit 1, one line naming it', async (t) => {
   const result = await sandbox.run(['import', `${sandbox.dir}/no-such-file.yaml`]);
   t.equal(result.status, 1);

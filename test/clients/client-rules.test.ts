@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { createPasswordHasher } from '../../src/accounts/password-hasher.ts';
-import type { CliIo } from '../../src/cli/command-line.ts';
-import { runCli } from '../../src/cli/run-cli.ts';
 import { ClientService } from '../../src/clients/client-service.ts';
-import { ClientDefinitionError, ConfigError } from '../../src/errors/index.ts';
 import { describeClientProblem, loadDeclarativeFile, type ClientProblem } from '../../src/config/index.ts';
+import { ClientDefinitionError, ConfigError } from '../../src/errors/index.ts';
 import { cliSandbox, migrateSandbox } from '../cli/cli-sandbox.ts';
 import { openTestDb } from '../helpers/open-test-db.ts';
 import { clientsAddArgv, ROWS, usesSecret, type Definition, type Row } from './client-table.ts';
@@ -52,17 +49,7 @@ async function fromFile(t: Test, client: Definition, environment: Environment, n
 }
 
 async function fromCli(t: Test, client: Definition, environment: Environment): Promise<Answer> {
-  const output = { stdout: '', stderr: '' };
-  const collect = (key: keyof typeof output) => new Writable({
-    write(chunk: Buffer, _encoding, done) { output[key] += chunk.toString(); done(); },
-  });
-  const io: CliIo = {
-    stdout: collect('stdout'),
-    stderr: collect('stderr'),
-    stdin: Readable.from([]),
-    env: { ...sandbox.env, NODE_ENV: environment },
-  };
-  const status = await runCli(clientsAddArgv(client, environment), io);
+  const { status, ...output } = await sandbox.run(clientsAddArgv(client, environment), { env: { NODE_ENV: environment } });
   if (status === 0) {
     t.match(output.stdout, /^Created client /, 'created');
     t.equal(/client_secret: \S+/.test(output.stdout), usesSecret(client), 'a secret is generated exactly when the auth method uses one');
@@ -119,15 +106,9 @@ for (const environment of ENVIRONMENTS) {
 
 t.test('the CLI stored exactly the accepted rows, with the defaults the file fills in', async (t) => {
   for (const environment of ENVIRONMENTS) {
-    const output = { text: '' };
-    const io: CliIo = {
-      stdout: new Writable({ write(chunk: Buffer, _encoding, done) { output.text += chunk.toString(); done(); } }),
-      stderr: new Writable({ write(_chunk, _encoding, done) { done(); } }),
-      stdin: Readable.from([]),
-      env: { ...sandbox.env, NODE_ENV: environment },
-    };
-    t.equal(await runCli(['clients', 'list', '--realm', environment, '--json'], io), 0);
-    const listed = JSON.parse(output.text) as Record<string, unknown>[];
+    const result = await sandbox.run(['clients', 'list', '--realm', environment, '--json'], { env: { NODE_ENV: environment } });
+    t.equal(result.status, 0);
+    const listed = JSON.parse(result.stdout) as Record<string, unknown>[];
     const accepted = ROWS.filter((row) => !expected(row, environment)).map((row) => row.client.client_id).sort();
     t.same(listed.map((c) => c['client_id']), accepted, `${environment}: the accepted rows`);
     t.match(listed.find((c) => c['client_id'] === 'signer'), { token_endpoint_auth_method: 'private_key_jwt', response_types: [], redirect_uris: [] });

@@ -2,7 +2,8 @@ import t from 'tap';
 import { runLatchkey } from '../cli/cli-sandbox.ts';
 import { serverDirs, spawnServer } from '../helpers/server-process.ts';
 import { SECRETS } from '../helpers/setups.ts';
-import { introspect, sleep, tokenRequest } from '../helpers/token-requests.ts';
+import { introspect, tokenRequest } from '../helpers/token-requests.ts';
+import { waitFor } from '../helpers/waiting.ts';
 
 // The embedded database (PGlite) belongs to one process: real server
 // processes on one data directory, and a server killed with SIGKILL in the
@@ -56,7 +57,8 @@ if (process.env.DATABASE_URL) {
       }
     };
     const workers = Array.from({ length: 8 }, worker);
-    await sleep(1500);
+    // Killed in the middle of writes: while eight clients keep writing, once enough have been acknowledged to count.
+    await waitFor(() => acknowledged.length > 40, { timeoutMs: 30_000, intervalMs: 10 });
     server.child.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);

@@ -3,6 +3,7 @@ import t from 'tap';
 import { serverDirs, spawnServer, type ServerProcess } from '../helpers/server-process.ts';
 import { SECRETS } from '../helpers/setups.ts';
 import { introspect, sleep, tokenRequest } from '../helpers/token-requests.ts';
+import { waitFor } from '../helpers/waiting.ts';
 import { proxiedDatabase } from '../helpers/proxied-database.ts';
 
 // Issue 8, point 1 and SECURITY-CATALOG 64/99, on a real server process:
@@ -31,9 +32,13 @@ if (!proxied) {
   const svc = ['svc', SECRETS.svc] as const;
   const rs = ['rs', SECRETS.rs] as const;
 
-  /** Requests from `workers` concurrent clients until `stop()` resolves; every answer and every token acknowledged. */
-  async function underLoad(server: ServerProcess, workers: number, during: () => Promise<void>) {
+  /** How many answers of a status (0: no answer) have come so far. */
+  type Count = (status: number) => number;
+
+  /** Requests from `workers` concurrent clients until `during` resolves; every answer and every token acknowledged. */
+  async function underLoad(server: ServerProcess, workers: number, during: (count: Count) => Promise<void>) {
     const statuses = new Map<number, number>();
+    const count: Count = (status) => statuses.get(status) ?? 0;
     let slowest = 0;
     const acknowledged: string[] = [];
     const problems: string[] = [];
@@ -53,30 +58,30 @@ if (!proxied) {
         const took = Date.now() - started;
         slowest = Math.max(slowest, took);
         if (took > 4 * connectTimeoutMs + 5000) problems.push(`an answer took ${took} ms`);
+        // A client's back-off after a failure, so that a failing server is not hammered in a tight loop.
         if (response.status !== 200) await sleep(20);
       }
     };
     const running = Array.from({ length: workers }, worker);
-    await during();
+    await during(count);
     stopping = true;
     await Promise.all(running);
     return { statuses, acknowledged, problems, slowest };
   }
 
   async function backInService(): Promise<void> {
-    for (let i = 0; i < 100; i += 1) {
-      const response = await tokenRequest(server.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: svc }).catch(() => undefined);
-      if (response?.status === 200) return;
-      await sleep(100);
-    }
-    throw new Error('no recovery');
+    const back = await waitFor(async () => (await tokenRequest(server.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: svc })
+      .catch(() => undefined))?.status === 200, { timeoutMs: 10_000, intervalMs: 50 });
+    if (!back) throw new Error('no recovery');
   }
 
   t.test('PostgreSQL ends the server\'s backends again and again under load: the process survives', async (t) => {
     let terminated = 0;
-    const { statuses, acknowledged, problems } = await underLoad(server, 12, async () => {
+    const { statuses, acknowledged, problems } = await underLoad(server, 12, async (count) => {
       for (let round = 0; round < 25; round += 1) {
-        await sleep(120);
+        // Each round ends the backends the server has reconnected and served on since the last one.
+        const served = count(200);
+        await waitFor(() => count(200) > served, { timeoutMs: 10_000, intervalMs: 10 });
         const { rowCount } = await admin.query(
           "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'latchkey' and datname = $1",
           [real.pathname.slice(1)],
@@ -96,14 +101,16 @@ if (!proxied) {
   });
 
   t.test('a network partition: 503 promptly for every request, /readyz follows, recovery without restart', async (t) => {
-    const { statuses, problems, slowest } = await underLoad(server, 6, async () => {
-      await sleep(200);
+    const { statuses, problems, slowest } = await underLoad(server, 6, async (count) => {
+      await waitFor(() => count(200) >= 6, { timeoutMs: 10_000, intervalMs: 10 }); // the load is on
       proxy.blackhole();
-      await sleep(3 * connectTimeoutMs);
+      // Every worker has been answered 503 (after the connect or query timeout, not never).
+      await waitFor(() => count(503) >= 6, { timeoutMs: 20_000, intervalMs: 10 });
       const ready = await fetch(`${server.issuer}/readyz`);
       t.equal(ready.status, 503, '/readyz reports the partition');
       await proxy.restore();
-      await sleep(500);
+      const served = count(200);
+      await waitFor(() => count(200) > served, { timeoutMs: 10_000, intervalMs: 10 }); // answered again under load
     });
     t.comment(`answers: ${JSON.stringify(Object.fromEntries(statuses))}; slowest ${slowest} ms (connect timeout ${connectTimeoutMs} ms)`);
     t.ok((statuses.get(503) ?? 0) > 0, 'the partition was felt');
@@ -115,7 +122,8 @@ if (!proxied) {
 
   t.test('a slow link (150 ms each way) slows answers down but fails none', async (t) => {
     proxy.slow(150);
-    const { statuses, problems } = await underLoad(server, 4, () => sleep(2000));
+    // Until every worker has had two answers, on average, through the slow link.
+    const { statuses, problems } = await underLoad(server, 4, (count) => waitFor(() => count(200) + count(503) >= 8, { timeoutMs: 30_000, intervalMs: 10 }).then(() => {}));
     await proxy.restore();
     t.comment(`answers: ${JSON.stringify(Object.fromEntries(statuses))}`);
     t.same(problems, [], 'no failures');

@@ -6,9 +6,10 @@ import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { discover } from '../helpers/relying-party.ts';
 import { SECRETS } from '../helpers/setups.ts';
 import {
-  authorizationCode, introspect, refreshRequest, revoke, sleep, tokenRequest, type OAuthResponse,
+  authorizationCode, introspect, refreshRequest, revoke, tokenRequest, type OAuthResponse,
 } from '../helpers/token-requests.ts';
 import { proxiedDatabase } from '../helpers/proxied-database.ts';
+import { waitFor } from '../helpers/waiting.ts';
 
 // DESIGN decision 10, README "Database outage": every write of a request
 // commits together or not at all. A fault is injected before each statement
@@ -39,11 +40,9 @@ if (!proxied) {
       where model not in ('Session', 'Interaction') order by model, id`)).rows;
 
   async function ready(): Promise<void> {
-    for (let i = 0; i < 100; i += 1) {
-      if ((await fetch(`${issuer}/readyz`)).status === 200) return;
-      await sleep(100);
+    if (!await waitFor(async () => (await fetch(`${issuer}/readyz`)).status === 200, { timeoutMs: 10_000 })) {
+      throw new Error('the server did not become ready again');
     }
-    throw new Error('the server did not become ready again');
   }
 
   /**

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Test } from 'tap';
-import { readEnv, type DeclarativeSetup, type KeySettings, type LatchkeyConfig } from '../../src/config/index.ts';
+import { readEnv, type DeclarativeSetup, type Environment, type LatchkeyConfig } from '../../src/config/index.ts';
 import { assembleLatchkey, type Latchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDatabase } from '../../src/store/database.ts';
@@ -63,7 +63,10 @@ export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, dat
     if (databaseUrl) await migrate(databaseUrl);
   }
 
-  const config = { ...testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel }), trustProxy, logRequests: requestLogging };
+  const config = testConfig({
+    issuer, port, keysDir, databaseUrl, setup, logLevel,
+    env: { LATCHKEY_TRUST_PROXY: String(trustProxy), LATCHKEY_LOG_REQUESTS: String(requestLogging) },
+  });
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
   const latchkey = await assembleLatchkey(config, createLogger(logLevel, sink), { inMemory: !databaseUrl });
@@ -86,34 +89,34 @@ export async function migrate(databaseUrl: string): Promise<void> {
   }
 }
 
-export function testConfig({ issuer, port, keysDir, databaseUrl, setup, logLevel = 'info', keys = {} }: {
+/**
+ * A configuration built the way the server builds its own: the environment
+ * through readEnv (every value validated as at start) plus a setup that went
+ * through the setup file's parser (test/helpers/setups.ts). `env` adds or
+ * overrides variables (LATCHKEY_KEY_CHECK_SECONDS, LATCHKEY_TRUST_PROXY, …).
+ */
+export function testConfig({ issuer, port, keysDir, databaseUrl, dataDir = path.join(keysDir, 'data'), setup, logLevel = 'info', env = {} }: {
   issuer: string;
   port: number;
   keysDir: string;
   databaseUrl?: string | undefined;
+  dataDir?: string;
   setup: DeclarativeSetup;
   logLevel?: string;
-  keys?: Partial<KeySettings>;
+  env?: Environment;
 }): LatchkeyConfig {
-  return {
-    nodeEnv: 'test',
-    port,
-    host: '127.0.0.1',
-    adminPort: 0,
-    adminHost: '127.0.0.1',
-    issuer,
-    databaseUrl,
-    dataDir: path.join(keysDir, 'data'),
-    keysDir,
-    configFile: path.join(keysDir, 'latchkey.yaml'),
-    trustProxy: false,
-    logLevel,
-    logRequests: false,
-    cookieKeys: undefined,
-    dbPoolMax: 10,
-    dbConnectTimeoutMs: 3000,
-    sweepIntervalSeconds: 60,
-    keys: { ...readEnv({}).keys, ...keys },
-    setup,
-  } as unknown as LatchkeyConfig;
+  const settings = readEnv({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LATCHKEY_ISSUER: issuer,
+    DATABASE_URL: databaseUrl,
+    LATCHKEY_DATA_DIR: dataDir,
+    LATCHKEY_KEYS_DIR: keysDir,
+    // Not read: the setup is handed over already parsed. A path of the test's own, never the repository's file.
+    LATCHKEY_CONFIG: path.join(keysDir, 'latchkey.yaml'),
+    LOG_LEVEL: logLevel,
+    ...env,
+  });
+  return { ...settings, setup };
 }

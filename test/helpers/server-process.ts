@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { freePort } from './latchkey-under-test.ts';
-import { demoSetup } from './setups.ts';
+import { demoSetupDocument } from './setups.ts';
+import { waitFor } from './waiting.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -33,7 +34,7 @@ export async function serverDirs(t: Test): Promise<ServerDirs> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-process-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const configFile = path.join(dir, 'latchkey.json');
-  await writeFile(configFile, JSON.stringify(demoSetup()));
+  await writeFile(configFile, JSON.stringify(demoSetupDocument()));
   return { dir, dataDir: path.join(dir, 'data'), keysDir: path.join(dir, 'keys'), configFile };
 }
 
@@ -75,10 +76,6 @@ export async function spawnServer(t: Test, dirs: ServerDirs, { databaseUrl, env 
       await exited;
     }
   });
-  for (let attempt = 0; attempt < 400 && running(); attempt += 1) {
-    const up = await fetch(`${issuer}/.well-known/openid-configuration`).then((res) => res.ok, () => false);
-    if (up) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(() => fetch(`${issuer}/.well-known/openid-configuration`).then((res) => res.ok, () => false), { timeoutMs: 60_000, giveUp: () => !running() });
   return { issuer, child, output: () => output, stderr: () => stderr, exited, running };
 }

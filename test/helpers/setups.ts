@@ -1,4 +1,4 @@
-import type { DeclarativeSetup } from '../../src/config/index.ts';
+import { parseDeclarativeSetup, type DeclarativeSetup } from '../../src/config/index.ts';
 
 export const SECRETS = {
   web1: 'web1-secret-for-tests-only',
@@ -8,12 +8,34 @@ export const SECRETS = {
   alice: 'alice-password-for-tests',
 } as const;
 
+/** A setup file's content before it is parsed: what a YAML or JSON file holds. */
+export interface SetupDocument {
+  realms: Array<{ name: string; clients?: Record<string, unknown>[]; users?: Record<string, unknown>[]; [field: string]: unknown }>;
+}
+
+/**
+ * A setup as the server would read it from its file: through the same parser
+ * (schema, client rules, duplicates), so a test never runs on a setup that
+ * the server would have refused.
+ */
+export function parseSetup(document: SetupDocument): DeclarativeSetup {
+  return parseDeclarativeSetup(document, { env: {}, nodeEnv: 'test' });
+}
+
+/** An empty setup: the declarative file declares nothing. */
+export const EMPTY_SETUP: DeclarativeSetup = parseSetup({ realms: [] });
+
 /**
  * The setup of SECURITY-CATALOG.md: web1/web2 confidential, spa1 public,
  * native1 a native app, svc a client_credentials service, rs a resource
  * server allowed to introspect any token; one user, alice.
  */
 export function demoSetup(overrides: { ttl?: Record<string, number> } = {}): DeclarativeSetup {
+  return parseSetup(demoSetupDocument(overrides));
+}
+
+/** The demo setup as a file holds it, for tests that add to it or write it out. */
+export function demoSetupDocument(overrides: { ttl?: Record<string, number> } = {}): SetupDocument {
   const web = (id: string, secret: string) => ({
     client_id: id,
     client_secret: secret,
@@ -83,5 +105,5 @@ export function demoSetup(overrides: { ttl?: Record<string, number> } = {}): Dec
         family_name: 'Example',
       }],
     }],
-  } as unknown as DeclarativeSetup;
+  };
 }

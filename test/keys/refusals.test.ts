@@ -8,7 +8,8 @@ import { keyFixtures, selfSigned } from './key-fixtures.ts';
 
 // Issue 3, "refuse to start, clearly": a bad key or keystore stops `latchkey
 // serve` (= npm start) within seconds with exit status 1, one line on stderr
-// naming the file and the cause, nothing secret, and no port bound.
+// naming the file and the cause, nothing secret, and no port bound. A real
+// process each: the exit status and the absence of a listener are the point.
 
 const sandbox = await cliSandbox(t, { embedded: true });
 const f = await keyFixtures(t);
@@ -68,7 +69,7 @@ for (const [index, c] of cases.entries()) {
     if (c.name === 'unreadable key file') await mkdir(path.join(keysDir, 'unreadable.pem'));
     const port = await freePort();
     const started = Date.now();
-    const result = await sandbox.run(['serve'], {
+    const result = await sandbox.spawn(['serve'], {
       env: { LATCHKEY_KEYS_DIR: keysDir, PORT: String(port), HOST: '127.0.0.1', LATCHKEY_ISSUER: `http://127.0.0.1:${port}`, ...c.env },
       deadlineMs: 30_000,
     });

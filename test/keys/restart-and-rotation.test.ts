@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
 import t, { type Test } from 'tap';
-import type { KeySettings } from '../../src/config/index.ts';
+import type { DeclarativeSetup } from '../../src/config/index.ts';
 import { assembleLatchkey, type Latchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { runLatchkey } from '../cli/cli-sandbox.ts';
@@ -11,7 +11,8 @@ import { freePort, migrate, testConfig } from '../helpers/latchkey-under-test.ts
 import { codeFlow } from '../helpers/relying-party.ts';
 import { demoSetup, SECRETS } from '../helpers/setups.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
-import { introspect, sleep, tokenRequest } from '../helpers/token-requests.ts';
+import { introspect, tokenRequest } from '../helpers/token-requests.ts';
+import { until, waitFor } from '../helpers/waiting.ts';
 
 // Issue 3: tokens outlive a restart (the keys persist), and staged rotation
 // publishes a new key before it signs and keeps the old one published until
@@ -24,15 +25,17 @@ const database = await createTestDatabase();
 t.teardown(() => database.drop());
 if (database.databaseUrl) await migrate(database.databaseUrl);
 
-const ID_TOKEN_TTL = 3;
-const setup = demoSetup({ ttl: { id_token: ID_TOKEN_TTL } });
-const FAST_KEYS: Partial<KeySettings> = { checkSeconds: 1, jwksMaxAgeSeconds: 1, activationDelaySeconds: 2 };
+// The shortest schedule the configuration allows: keys re-read every second,
+// a JWKS cached for a second, and the shortest ID token lifetime (the old key
+// stays published until the last token it signed has expired).
+const ID_TOKEN_TTL = 1;
+const FAST_KEYS = { LATCHKEY_KEY_CHECK_SECONDS: '1', LATCHKEY_JWKS_MAX_AGE_SECONDS: '1', LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS: '2' };
 
 /** A server on the same keys and the same (persistent) database each time. */
-async function start(t: Test): Promise<{ issuer: string; latchkey: Latchkey }> {
+async function start(t: Test, setup: DeclarativeSetup = demoSetup()): Promise<{ issuer: string; latchkey: Latchkey }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const config = { ...testConfig({ issuer, port, keysDir, databaseUrl: database.databaseUrl, setup, logLevel: 'silent', keys: FAST_KEYS }), dataDir: path.join(dir, 'data') };
+  const config = testConfig({ issuer, port, keysDir, dataDir: path.join(dir, 'data'), databaseUrl: database.databaseUrl, setup, logLevel: 'silent', env: FAST_KEYS });
   const latchkey = await assembleLatchkey(config, createLogger('silent'));
   await latchkey.app.listen({ port, host: '127.0.0.1' });
   let closed = false;
@@ -72,10 +75,12 @@ t.test('tokens issued before a restart verify and introspect after it', async (t
 });
 
 t.test('staged rotation: published first, signs later, retired key kept until its tokens expired', async (t) => {
-  const { issuer } = await start(t);
+  const { issuer } = await start(t, demoSetup({ ttl: { id_token: ID_TOKEN_TTL } }));
   const before = await idToken(issuer);
   const oldKid = kidOf(before);
   await writeFile(path.join(dir, 'setup.yaml'), `realms:\n  - name: default\n    ttl: { id_token: ${ID_TOKEN_TTL} }\n`);
+  // Three seconds before the new key signs: time enough, on a busy machine,
+  // to see the server publish it (within a second) and still sign with the old one.
   const rotated = await runLatchkey(['keys', 'rotate', '--alg', 'RS256'], {
     env: {
       PATH: process.env.PATH, NODE_ENV: 'test', LATCHKEY_KEYS_DIR: keysDir, LATCHKEY_DATA_DIR: path.join(dir, 'cli-data'),
@@ -84,25 +89,34 @@ t.test('staged rotation: published first, signs later, retired key kept until it
     },
   });
   t.equal(rotated.status, 0, `rotate: ${rotated.stderr}`);
-  const newKid = /RS256: (\S+) is published now/.exec(rotated.stdout)?.[1];
-  t.ok(newKid, 'rotate names the new kid');
+  const schedule = /RS256: (\S+) is published now and signs from (\S+); \S+ retires then and is unpublished at (\S+)\./.exec(rotated.stdout);
+  t.ok(schedule, `rotate names the new kid and its schedule: ${rotated.stdout}`);
+  const [, newKid, activatesAt, droppedAt] = schedule ?? [];
 
-  await sleep(1500); // the server notices within LATCHKEY_KEY_CHECK_SECONDS
-  t.ok((await publishedKids(issuer)).includes(newKid!), 'during the overlap the new key is published');
+  // The server notices within LATCHKEY_KEY_CHECK_SECONDS.
+  t.ok(await waitFor(async () => (await publishedKids(issuer)).includes(newKid!)), 'during the overlap the new key is published');
   t.ok((await publishedKids(issuer)).includes(oldKid), 'and the old one too');
   t.equal(kidOf(await idToken(issuer)), oldKid, 'but the old key still signs');
 
-  await sleep(3000); // past the activation
-  const after = await idToken(issuer);
-  t.equal(kidOf(after), newKid, 'new tokens carry the new kid');
+  // The schedule runs on the server's own clock (Date.now() in src/keys), which
+  // no test can move: wait until the activation time, then for the server to notice.
+  await until(Date.parse(activatesAt!));
+  const after = await waitFor(async () => {
+    const token = await idToken(issuer);
+    return kidOf(token) === newKid ? token : undefined;
+  }, { intervalMs: 100 });
+  t.ok(after, 'new tokens carry the new kid');
   t.ok(await verifies(issuer, before), 'a token signed with the old key still verifies');
-  t.ok(await verifies(issuer, after), 'and one signed with the new key');
+  t.ok(after && await verifies(issuer, after), 'and one signed with the new key');
 
-  // drop_at = activation + check (1 s) + ID token lifetime (3 s) + JWKS max-age (1 s)
-  await sleep(6500);
-  const kids = await publishedKids(issuer);
-  t.notOk(kids.includes(oldKid), 'after its tokens expired the old key is no longer published');
-  t.ok(kids.includes(newKid!));
+  // drop_at = activation + check (1 s) + ID token lifetime + JWKS max-age (1 s), as rotate printed it.
+  await until(Date.parse(droppedAt!));
+  const kids = await waitFor(async () => {
+    const published = await publishedKids(issuer);
+    return published.includes(oldKid) ? undefined : published;
+  });
+  t.ok(kids, 'after its tokens expired the old key is no longer published');
+  t.ok(kids?.includes(newKid!));
   t.notOk(await verifies(issuer, before), 'so its tokens no longer verify');
 
   const listed = await runLatchkey(['keys', 'list', '--json'], { env: { PATH: process.env.PATH, NODE_ENV: 'test', LATCHKEY_KEYS_DIR: keysDir, LATCHKEY_CONFIG: path.join(dir, 'setup.yaml') } });

@@ -10,7 +10,7 @@ import { freePort, migrate, testConfig } from '../helpers/latchkey-under-test.ts
 import { discover } from '../helpers/relying-party.ts';
 import { demoSetup, SECRETS } from '../helpers/setups.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
-import { sleep } from '../helpers/token-requests.ts';
+import { waitFor } from '../helpers/waiting.ts';
 import { address, BrowserFrom, postFormFrom } from './from-address.ts';
 
 // The brakes live as long as the process. A change in the keys folder makes
@@ -26,7 +26,7 @@ if (database.databaseUrl) await migrate(database.databaseUrl);
 
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}`;
-const config = testConfig({ issuer, port, keysDir, databaseUrl: database.databaseUrl, setup: demoSetup(), logLevel: 'silent', keys: { checkSeconds: 1 } });
+const config = testConfig({ issuer, port, keysDir, databaseUrl: database.databaseUrl, setup: demoSetup(), logLevel: 'silent', env: { LATCHKEY_KEY_CHECK_SECONDS: '1' } });
 const latchkey = await assembleLatchkey(config, createLogger('silent'), { inMemory: !database.databaseUrl });
 await latchkey.app.listen({ port, host: '127.0.0.1' });
 t.teardown(() => latchkey.close());
@@ -56,8 +56,8 @@ t.test('client and sign-in brakes hold across a key rotation', async (t) => {
 
   const before = latchkey.realms[0]!.provider;
   await writeNewKey(keysDir, 'signing-es384.pem', 'ES384');
-  // The server re-reads the folder every second (checkSeconds: 1); wait until it has swapped.
-  for (let waited = 0; latchkey.realms[0]!.provider === before && waited < 30_000; waited += 100) await sleep(100);
+  // The server re-reads the folder every second (LATCHKEY_KEY_CHECK_SECONDS=1); wait until it has swapped.
+  await waitFor(() => latchkey.realms[0]!.provider !== before);
   t.not(latchkey.realms[0]!.provider, before, 'the key change replaced the provider');
   const jwks = (await (await fetch(`${issuer}/jwks`)).json()) as { keys: { alg?: string }[] };
   t.ok(jwks.keys.some((k) => k.alg === 'ES384'), 'the new key is published');

@@ -1,16 +1,16 @@
 import t, { type Test } from 'tap';
 import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
-import { demoSetup, SECRETS } from '../helpers/setups.ts';
+import { demoSetupDocument, parseSetup, SECRETS } from '../helpers/setups.ts';
 import { basicAuthorization } from '../helpers/token-requests.ts';
 
 // One error shape: API endpoints answer RFC 6749 §5.2 JSON for every
 // failure, browser endpoints Latchkey's error page, unknown paths what
 // Accept prefers; never plain text or a framework's own JSON, always
 // no-store. Probed over real HTTP, malformed requests over raw TCP.
-const setup = demoSetup() as unknown as { realms: Record<string, unknown>[] };
+const setup = demoSetupDocument();
 setup.realms.push({ name: 'acme', clients: [], users: [] });
-const { issuer } = await startLatchkey(t, { setup: setup as never });
+const { issuer } = await startLatchkey(t, { setup: parseSetup(setup) });
 
 const HTML = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 const JSON_ACCEPT = { accept: 'application/json' };

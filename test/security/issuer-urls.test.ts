@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browserless.ts';
 import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
-import { demoSetup } from '../helpers/setups.ts';
+import { demoSetupDocument, parseSetup } from '../helpers/setups.ts';
 
 // URLs come from the configured issuer only: discovery, redirects, form
 // actions, cookie paths and links never reflect Host or X-Forwarded-Host,
@@ -11,7 +11,7 @@ import { demoSetup } from '../helpers/setups.ts';
 // the proxy trusted or not. Secure cookies still follow a trusted TLS proxy.
 const ACME_PASSWORD = 'acme-password-for-tests';
 function setupWithAcme() {
-  const setup = demoSetup() as unknown as { realms: Record<string, unknown>[] };
+  const setup = demoSetupDocument();
   setup.realms.push({
     name: 'acme',
     clients: [{
@@ -27,7 +27,7 @@ function setupWithAcme() {
     }],
     users: [{ username: 'ann', password: ACME_PASSWORD, email: 'ann@acme.test', email_verified: true, name: 'Ann' }],
   });
-  return setup as never;
+  return parseSetup(setup);
 }
 
 const EVIL = 'evil.example';

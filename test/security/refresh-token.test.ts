@@ -3,9 +3,10 @@ import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { codeFlow } from '../helpers/relying-party.ts';
 import { demoSetup, SECRETS } from '../helpers/setups.ts';
 import {
-  assertNoLeak, assertNoStore, assertOAuthError, introspect, isActive, postForm, refreshRequest, sleep, tokenRequest,
+  assertNoLeak, assertNoStore, assertOAuthError, introspect, isActive, postForm, refreshRequest, tokenRequest,
   type ClientCredentials, type OAuthResponse,
 } from '../helpers/token-requests.ts';
+import { lifetimeOver, nextSecond } from '../helpers/waiting.ts';
 
 // SECURITY-CATALOG cases 32–41: refresh tokens (RFC 6749 §6, RFC 9700 §4.14, ASVS 10.4.5/10.4.8).
 
@@ -122,7 +123,8 @@ t.test('case 38: refresh without client authentication (confidential client) →
 t.test('case 39: an expired refresh token → invalid_grant', async (t) => {
   const short = await startLatchkey(t, { setup: demoSetup({ ttl: { refresh_token: 1 } }) });
   const tokens = await signIn({}, short.issuer);
-  await sleep(2500);
+  // The token's lifetime runs on oidc-provider's clock and the database's, which no test can move.
+  await lifetimeOver(Date.now(), 1);
   assertOAuthError(t, await refreshRequest(short.issuer, tokens.refresh_token, WEB1), 400, 'invalid_grant', secrets());
   assertNoLeak(t, short.logs.join(''), secrets(), 'the logs');
 });
@@ -133,7 +135,8 @@ t.test('case 39: rotation does not extend a refresh token past the original one'
   const tokens = await signIn();
   const originalExp = (await introspect(issuer, tokens.refresh_token, WEB1)).json?.['exp'] as number;
   t.type(originalExp, 'number');
-  await sleep(1200);
+  // An extension would show as a later exp once the engine's clock (whole seconds) has moved on.
+  await nextSecond();
   const rotated = await refreshed(t, await refreshRequest(issuer, tokens.refresh_token, WEB1));
   const rotatedExp = (await introspect(issuer, rotated.refresh_token, WEB1)).json?.['exp'] as number;
   t.ok(rotatedExp <= originalExp, `rotated exp ${rotatedExp} ≤ original exp ${originalExp}`);
@@ -145,7 +148,8 @@ t.test('case 39: the absolute lifetime (the grant) ends a refresh token that kep
   const signedInAt = Date.now();
   let latest = tokens.refresh_token;
   for (let i = 0; i < 2; i += 1) latest = (await refreshed(t, await refreshRequest(capped.issuer, latest, WEB1))).refresh_token;
-  await sleep(Math.max(0, signedInAt + 4500 - Date.now()));
+  // The grant began before signIn returned; its 4 s run on clocks no test can move.
+  await lifetimeOver(signedInAt, 4);
   assertOAuthError(t, await refreshRequest(capped.issuer, latest, WEB1), 400, 'invalid_grant', secrets());
   t.same((await introspect(capped.issuer, latest, WEB1)).json, { active: false }, 'and it introspects inactive');
   assertNoLeak(t, capped.logs.join(''), secrets(), 'the logs');

@@ -8,6 +8,7 @@ import { ClientAdapter } from '../../src/oidc/client-adapter.ts';
 import { PayloadAdapter } from '../../src/oidc/payload-adapter.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { openTestDb } from '../helpers/open-test-db.ts';
+import { until } from '../helpers/waiting.ts';
 
 // oidc-provider's storage contract (node_modules/oidc-provider/example/my_adapter.js)
 // against the real table, on PGlite and on PostgreSQL.
@@ -127,11 +128,17 @@ t.test('ids, uids and session cookies are stored only as digests', async (t) => 
 
 t.test('expiry: expiresIn=1 expires, 0 and undefined never do', async (t) => {
   const [short, zero, none] = [unique('short'), unique('zero'), unique('none')];
-  await adapter('AccessToken').upsert(short, tokenPayload('AccessToken', short, 'g'), 1);
+  // The adapter's clock, read once, so that the test knows expires_at exactly.
+  const writtenAt = Date.now();
+  await new PayloadAdapter(db, 'default', 'AccessToken', { now: () => writtenAt }).upsert(short, tokenPayload('AccessToken', short, 'g'), 1);
   await adapter('AccessToken').upsert(zero, tokenPayload('AccessToken', zero, 'g'), 0);
+  // oidc-provider's type says number, but the engine calls upsert without a
+  // lifetime when a model has none (lib/models/base_model.js, save(ttl)).
   await adapter('AccessToken').upsert(none, tokenPayload('AccessToken', none, 'g'), undefined as unknown as number);
   t.ok(await adapter('AccessToken').find(short), 'found right after upsert');
-  await sleep(1500);
+  // Whether a row has expired is the database's now() against expires_at; no
+  // test can move that clock, so the second of lifetime has to pass.
+  await until(writtenAt + 1000 + 10);
   t.equal(await adapter('AccessToken').find(short), undefined, 'gone after its lifetime');
   t.ok(await adapter('AccessToken').find(zero), 'expiresIn 0 still found');
   t.ok(await adapter('AccessToken').find(none), 'expiresIn undefined still found');

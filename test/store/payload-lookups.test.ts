@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { PayloadAdapter } from '../../src/oidc/payload-adapter.ts';
+import { digest, PayloadAdapter } from '../../src/oidc/payload-adapter.ts';
 import { PayloadLookups } from '../../src/oidc/payload-lookups.ts';
 import { openTestDb } from '../helpers/open-test-db.ts';
 
@@ -13,7 +13,15 @@ const epoch = () => Math.floor(Date.now() / 1000);
 const lookups = new Map<string, PayloadLookups>();
 const lookupsOf = (realm: string) => lookups.get(realm) ?? lookups.set(realm, new PayloadLookups(db, realm)).get(realm)!;
 const adapter = (model: string, realm = 'default') => new PayloadAdapter(db, realm, model, { lookups: lookupsOf(realm) });
+/**
+ * An adapter whose clock is a minute behind: what it writes with a lifetime
+ * of one second expired long ago by the database's now(), which decides.
+ */
+const writtenLongAgo = (model: string, realm = 'default') => new PayloadAdapter(db, realm, model, { lookups: lookupsOf(realm), now: () => Date.now() - 60_000 });
 const unique = () => randomBytes(32).toString('base64url');
+/** Control for the expiry cases: the row is in the table, only expired. */
+const storedExpired = async (model: string, id: string) => Boolean(await db.selectFrom('oidc_payloads').select('id')
+  .where('model', '=', model).where('id', '=', digest(id)).where('expires_at', '<', new Date()).executeTakeFirst());
 
 t.test('each model gets its own row from a coalesced lookup', async (t) => {
   const id = unique();
@@ -44,14 +52,14 @@ t.test('different ids in the same tick do not mix', async (t) => {
 
 t.test('expired rows are invisible and realms are separate in coalesced lookups', async (t) => {
   const id = unique();
-  await adapter('AccessToken').upsert(id, { kind: 'AccessToken', jti: id }, 1);
+  await writtenLongAgo('AccessToken').upsert(id, { kind: 'AccessToken', jti: id }, 1);
   await adapter('RefreshToken', 'other').upsert(id, { kind: 'RefreshToken', jti: id }, 600);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
   const [access, refresh, otherRealm] = await Promise.all([
     adapter('AccessToken').find(id),
     adapter('RefreshToken').find(id),
     adapter('RefreshToken', 'other').find(id),
   ]);
+  t.ok(await storedExpired('AccessToken', id), 'control: the row is stored, with an expiry in the past');
   t.equal(access, undefined, 'expired');
   t.equal(refresh, undefined, 'the other realm\'s row is not this realm\'s');
   t.match(otherRealm, { kind: 'RefreshToken' });
@@ -80,6 +88,8 @@ t.test('a Grant deleted by another instance is seen as deleted once the short pr
   await adapter('RefreshToken').find(tokenId);
   // Another instance revokes the grant: the row goes, this process is not told.
   await db.deleteFrom('oidc_payloads').where('realm', '=', 'default').where('grant_id', '=', grantId).execute();
+  // The window is PREFETCHED_GRANT_MS (250 ms) on Date.now() inside PayloadLookups,
+  // which takes no clock: the time has to pass.
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.equal(await adapter('Grant').find(grantId), undefined);
 });
@@ -87,10 +97,10 @@ t.test('a Grant deleted by another instance is seen as deleted once the short pr
 t.test('an expired Grant is not read with its token', async (t) => {
   const grantId = unique();
   const tokenId = unique();
-  await adapter('Grant').upsert(grantId, { kind: 'Grant', jti: grantId } as never, 1);
+  await writtenLongAgo('Grant').upsert(grantId, { kind: 'Grant', jti: grantId } as never, 1);
   await adapter('AccessToken').upsert(tokenId, { kind: 'AccessToken', jti: tokenId, grantId } as never, 600);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
   t.ok(await adapter('AccessToken').find(tokenId), 'the token row is still there');
+  t.ok(await storedExpired('Grant', grantId), 'control: the Grant row is stored, with an expiry in the past');
   t.equal(await adapter('Grant').find(grantId), undefined, 'but its Grant expired');
 });
 
