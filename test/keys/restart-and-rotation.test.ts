@@ -79,13 +79,14 @@ t.test('staged rotation: published first, signs later, retired key kept until it
   const before = await idToken(issuer);
   const oldKid = kidOf(before);
   await writeFile(path.join(dir, 'setup.yaml'), `realms:\n  - name: default\n    ttl: { id_token: ${ID_TOKEN_TTL} }\n`);
-  // Three seconds before the new key signs: time enough, on a busy machine,
-  // to see the server publish it (within a second) and still sign with the old one.
+  // Eight seconds before the new key signs: time enough, on a busy machine
+  // (a code flow with argon2id can take seconds there), to see the server
+  // publish it (within a second) and still sign with the old one.
   const rotated = await runLatchkey(['keys', 'rotate', '--alg', 'RS256'], {
     env: {
       PATH: process.env.PATH, NODE_ENV: 'test', LATCHKEY_KEYS_DIR: keysDir, LATCHKEY_DATA_DIR: path.join(dir, 'cli-data'),
       LATCHKEY_CONFIG: path.join(dir, 'setup.yaml'), LATCHKEY_KEY_CHECK_SECONDS: '1', LATCHKEY_JWKS_MAX_AGE_SECONDS: '1',
-      LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS: '3',
+      LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS: '8',
     },
   });
   t.equal(rotated.status, 0, `rotate: ${rotated.stderr}`);
