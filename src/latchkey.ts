@@ -82,14 +82,19 @@ class Parts {
 /**
  * Assembles a complete Latchkey without listening; src/main.ts listens and
  * handles the process, tests call this directly. `inMemory` keeps the
- * embedded database in memory (tests).
+ * embedded database in memory (tests), started from `embeddedImage` when
+ * given (src/store/database.ts).
  */
-export async function assembleLatchkey(config: LatchkeyConfig, logger: Logger, { inMemory = false } = {}): Promise<Latchkey> {
+export async function assembleLatchkey(
+  config: LatchkeyConfig,
+  logger: Logger,
+  { inMemory = false, embeddedImage }: { inMemory?: boolean; embeddedImage?: Blob | undefined } = {},
+): Promise<Latchkey> {
   // Keys first: a key problem stops the start before anything is opened or written.
   let keys = await loadKeySet(keyOptionsOf(config, { generate: true }), logger);
   const parts = new Parts();
   try {
-    const services = await openParts(parts, config, logger, { inMemory, role: 'server' });
+    const services = await openParts(parts, config, logger, { inMemory, embeddedImage, role: 'server' });
     const reports = await applySetup(config.setup, services);
     for (const report of reports) logger.info(report, 'declarative setup applied');
 
@@ -191,10 +196,16 @@ export function embeddedDatabaseDir(config: Pick<LatchkeyConfig, 'dataDir'>): st
  * PostgreSQL server is migrated only by `latchkey migrate`, and opening it
  * with pending migrations is refused.
  */
-async function openParts(parts: Parts, config: LatchkeyConfig, logger: Logger, { inMemory, role }: { inMemory: boolean; role: string }): Promise<Services> {
+async function openParts(
+  parts: Parts,
+  config: LatchkeyConfig,
+  logger: Logger,
+  { inMemory, embeddedImage, role }: { inMemory: boolean; embeddedImage?: Blob | undefined; role: string },
+): Promise<Services> {
   const database = parts.own('database', await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: inMemory ? undefined : embeddedDatabaseDir(config),
+    embeddedImage,
     poolMax: config.dbPoolMax,
     connectTimeoutMs: config.dbConnectTimeoutMs,
     role,

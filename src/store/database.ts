@@ -48,6 +48,12 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** PGlite data directory; `undefined` keeps the embedded database in memory (tests). */
   dataDir?: string | undefined;
+  /**
+   * For an in-memory embedded database: a data directory made earlier by
+   * `emptyEmbeddedImage()` to start from, instead of running initdb again
+   * (about 2.5 s of CPU each time; loading the image takes a third of that).
+   */
+  embeddedImage?: Blob | undefined;
   poolMax?: number;
   /** How long a request waits for a connection before failing with 503 (pg's default waits forever). */
   connectTimeoutMs?: number;
@@ -189,6 +195,20 @@ function reservedPgConnection(client: pg.PoolClient): ReservedConnection {
   };
 }
 
+/**
+ * A freshly initialised, empty embedded database as a tar image (PGlite's
+ * own dump format), for `embeddedImage`: what initdb leaves, nothing more, so
+ * a database started from it is migrated like any new one.
+ */
+export async function emptyEmbeddedImage(): Promise<Blob> {
+  const pglite = await PGlite.create();
+  try {
+    return await pglite.dumpDataDir('none');
+  } finally {
+    await pglite.close();
+  }
+}
+
 async function openPglite(options: DatabaseOptions): Promise<Database> {
   // PGlite does not guard its directory against a second process: the lock does (src/store/embedded-lock.ts).
   let lock: EmbeddedLock | undefined;
@@ -197,7 +217,9 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   }
   try {
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-    const pglite = await PGlite.create(options.dataDir);
+    const pglite = options.dataDir || !options.embeddedImage
+      ? await PGlite.create(options.dataDir)
+      : await PGlite.create({ loadDataDir: options.embeddedImage });
     const owner = {};
     const dialect = new UnitAwareDialect(new SerialPGliteDialect({ pglite }), owner);
     const raw = async <R>(connection: { executeQuery: (q: CompiledQuery) => Promise<QueryResult<unknown>> }, statement: Statement, values: readonly unknown[]): Promise<StatementResult<R>> => {

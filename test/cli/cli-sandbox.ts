@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import type { Services } from '../../src/latchkey.ts';
 import { freePort, startLatchkey, testConfig } from '../helpers/latchkey-under-test.ts';
 import { EMPTY_SETUP } from '../helpers/setups.ts';
+import { seedEmbeddedDataDir } from '../helpers/embedded-images.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,8 +59,11 @@ export { EMPTY_SETUP };
  * A temporary data, keys and config directory for the CLI; the database is
  * the embedded one, or a fresh database on the server named by DATABASE_URL
  * (which, unlike the embedded one, needs `latchkey migrate latest` first).
+ * The embedded one starts as a copy of a freshly initialised database
+ * (test/helpers/embedded-images.ts) unless `freshDataDir` leaves the data
+ * directory empty for the first command to initialise, as on a new install.
  */
-export async function cliSandbox(t: Test, { embedded = false } = {}): Promise<CliSandbox> {
+export async function cliSandbox(t: Test, { embedded = false, freshDataDir = false } = {}): Promise<CliSandbox> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-cli-'));
   const database = embedded ? { databaseUrl: undefined, drop: async () => {} } : await createTestDatabase();
   t.teardown(async () => {
@@ -77,6 +81,7 @@ export async function cliSandbox(t: Test, { embedded = false } = {}): Promise<Cl
     LATCHKEY_CONFIG: configFile,
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
   };
+  if (!database.databaseUrl && !freshDataDir) await seedEmbeddedDataDir(env.LATCHKEY_DATA_DIR!);
   return {
     dir,
     dataDir: env.LATCHKEY_DATA_DIR!,

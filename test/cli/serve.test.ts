@@ -4,8 +4,10 @@ import { cliSandbox, migrateSandbox } from './cli-sandbox.ts';
 
 // `latchkey serve` as a real process (signals and exit statuses belong to a
 // process): it starts the same server as `npm start` and stops cleanly on
-// SIGTERM (a service manager, docker stop) and on SIGINT (Ctrl-C).
-const sandbox = await cliSandbox(t);
+// SIGTERM (a service manager, docker stop) and on SIGINT (Ctrl-C). The first
+// start finds an empty data directory, as on a new install, and initialises
+// the embedded database itself.
+const sandbox = await cliSandbox(t, { freshDataDir: true });
 await migrateSandbox(sandbox);
 
 // One after the other: on the embedded database the second needs the first's lock.

@@ -24,7 +24,7 @@ if (!proxied) {
   t.teardown(() => admin.end());
 
   const connectTimeoutMs = 1000;
-  const server = await spawnServer(t, await serverDirs(t), {
+  const server = await spawnServer(t, await serverDirs(t, { embedded: false }), {
     databaseUrl: viaProxy,
     env: { DATABASE_CONNECT_TIMEOUT_MS: String(connectTimeoutMs), DATABASE_POOL_MAX: '8' },
   });

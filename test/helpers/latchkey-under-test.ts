@@ -9,6 +9,7 @@ import { assembleLatchkey, type Latchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrator.ts';
+import { emptyImage } from './embedded-images.ts';
 import { createTestDatabase } from './test-database.ts';
 import { demoSetup } from './setups.ts';
 
@@ -69,7 +70,10 @@ export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, dat
   });
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
-  const latchkey = await assembleLatchkey(config, createLogger(logLevel, sink), { inMemory: !databaseUrl });
+  const latchkey = await assembleLatchkey(config, createLogger(logLevel, sink), {
+    inMemory: !databaseUrl,
+    embeddedImage: databaseUrl ? undefined : await emptyImage(),
+  });
   await latchkey.app.listen({ port, host: '127.0.0.1' });
 
   t.teardown(async () => {

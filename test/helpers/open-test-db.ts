@@ -2,6 +2,7 @@ import type { Test } from 'tap';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrator.ts';
+import { emptyImage } from './embedded-images.ts';
 import { createTestDatabase } from './test-database.ts';
 
 /**
@@ -11,7 +12,12 @@ import { createTestDatabase } from './test-database.ts';
  */
 export async function openTestDb(t: Test): Promise<Db> {
   const target = await createTestDatabase();
-  const database = await openDatabase({ databaseUrl: target.databaseUrl, dataDir: undefined, logger: createLogger('silent') });
+  const database = await openDatabase({
+    databaseUrl: target.databaseUrl,
+    dataDir: undefined,
+    embeddedImage: target.databaseUrl ? undefined : await emptyImage(),
+    logger: createLogger('silent'),
+  });
   t.teardown(async () => {
     await database.close();
     await target.drop();

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { seedEmbeddedDataDir } from './embedded-images.ts';
 import { freePort } from './latchkey-under-test.ts';
 import { demoSetupDocument } from './setups.ts';
 import { waitFor } from './waiting.ts';
@@ -29,13 +30,20 @@ export interface ServerDirs {
   configFile: string;
 }
 
-/** A data, keys and setup-file directory (the catalogue's demo setup) for server processes. */
-export async function serverDirs(t: Test): Promise<ServerDirs> {
+/**
+ * A data, keys and setup-file directory (the catalogue's demo setup) for
+ * server processes; the embedded database in it starts as a copy of a freshly
+ * initialised one (test/helpers/embedded-images.ts) unless the server will
+ * use PostgreSQL.
+ */
+export async function serverDirs(t: Test, { embedded = !process.env.DATABASE_URL } = {}): Promise<ServerDirs> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-process-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const configFile = path.join(dir, 'latchkey.json');
   await writeFile(configFile, JSON.stringify(demoSetupDocument()));
-  return { dir, dataDir: path.join(dir, 'data'), keysDir: path.join(dir, 'keys'), configFile };
+  const dataDir = path.join(dir, 'data');
+  if (embedded) await seedEmbeddedDataDir(dataDir);
+  return { dir, dataDir, keysDir: path.join(dir, 'keys'), configFile };
 }
 
 /**

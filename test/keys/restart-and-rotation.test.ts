@@ -10,6 +10,7 @@ import { runLatchkey } from '../cli/cli-sandbox.ts';
 import { freePort, migrate, testConfig } from '../helpers/latchkey-under-test.ts';
 import { codeFlow } from '../helpers/relying-party.ts';
 import { demoSetup, SECRETS } from '../helpers/setups.ts';
+import { seedEmbeddedDataDir } from '../helpers/embedded-images.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 import { introspect, tokenRequest } from '../helpers/token-requests.ts';
 import { until, waitFor } from '../helpers/waiting.ts';
@@ -24,6 +25,7 @@ const keysDir = path.join(dir, 'keys');
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
 if (database.databaseUrl) await migrate(database.databaseUrl);
+else await seedEmbeddedDataDir(path.join(dir, 'data'));
 
 // The shortest schedule the configuration allows: keys re-read every second,
 // a JWKS cached for a second, and the shortest ID token lifetime (the old key

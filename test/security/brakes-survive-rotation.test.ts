@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { freePort, migrate, testConfig } from '../helpers/latchkey-under-test.ts';
 import { discover } from '../helpers/relying-party.ts';
 import { demoSetup, SECRETS } from '../helpers/setups.ts';
+import { emptyImage } from '../helpers/embedded-images.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 import { waitFor } from '../helpers/waiting.ts';
 import { address, BrowserFrom, postFormFrom } from './from-address.ts';
@@ -27,7 +28,10 @@ if (database.databaseUrl) await migrate(database.databaseUrl);
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}`;
 const config = testConfig({ issuer, port, keysDir, databaseUrl: database.databaseUrl, setup: demoSetup(), logLevel: 'silent', env: { LATCHKEY_KEY_CHECK_SECONDS: '1' } });
-const latchkey = await assembleLatchkey(config, createLogger('silent'), { inMemory: !database.databaseUrl });
+const latchkey = await assembleLatchkey(config, createLogger('silent'), {
+  inMemory: !database.databaseUrl,
+  embeddedImage: database.databaseUrl ? undefined : await emptyImage(),
+});
 await latchkey.app.listen({ port, host: '127.0.0.1' });
 t.teardown(() => latchkey.close());
 
