@@ -2,6 +2,7 @@ import t from 'tap';
 import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { SECRETS } from '../helpers/setups.ts';
 import { proxiedDatabase } from '../helpers/proxied-database.ts';
+import { tokenRequest } from '../helpers/token-requests.ts';
 import { waitFor } from '../helpers/waiting.ts';
 
 // Cases 64 and 99 of SECURITY-CATALOG.md. An outage needs a database server;
@@ -24,15 +25,16 @@ if (!proxied) {
 
   await proxy.cut();
 
-  t.test('token endpoint: 503 with Retry-After and an OAuth error, promptly', async (t) => {
-    const started = Date.now();
-    const res = await post('/token', { grant_type: 'client_credentials', scope: 'api:read' });
+  t.test('token endpoint: 503 with Retry-After and an OAuth error, never a hang', async (t) => {
+    // The deadline catches a hang (a request waiting forever for a connection);
+    // how fast the answer comes is the benchmark's business, not this test's.
+    const res = await tokenRequest(issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: ['svc', SECRETS.svc], deadlineMs: 15_000 })
+      .catch((error: Error) => { t.fail(`no answer within 15 s: ${error.message}`); return undefined; });
+    if (!res) return;
     t.equal(res.status, 503);
     t.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After present');
-    const body = await res.json() as Record<string, unknown>;
-    t.equal(body.error, 'temporarily_unavailable');
-    t.notOk(JSON.stringify(body).includes('ECONNREFUSED'), 'no internals in the body');
-    t.ok(Date.now() - started < 15_000, 'answered instead of hanging');
+    t.equal(res.json?.error, 'temporarily_unavailable');
+    t.notOk(res.text.includes('ECONNREFUSED'), 'no internals in the body');
   });
 
   t.test('revocation while the database is down is 503, never 200 (RFC 7009 §2.2.1)', async (t) => {

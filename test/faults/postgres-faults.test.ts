@@ -46,18 +46,17 @@ if (!proxied) {
     const worker = async () => {
       while (!stopping) {
         const started = Date.now();
-        const response = await tokenRequest(server.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: svc })
-          .catch((error: Error) => ({ status: 0, json: undefined, headers: new Headers(), text: error.message }));
+        // A deadline, generous for waiting on a connection and then a statement on a busy CI
+        // machine: only a hang goes past it, and counts as a problem.
+        const response = await tokenRequest(server.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: svc, deadlineMs: 4 * connectTimeoutMs + 5000 })
+          .catch((error: Error) => ({ status: 0, json: undefined, headers: new Headers(), text: error.name === 'TimeoutError' ? 'no answer before the deadline' : error.message }));
+        slowest = Math.max(slowest, Date.now() - started); // reported, not asserted
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         if (response.status === 200) acknowledged.push(response.json!.access_token as string);
         else if (response.status === 503) {
           if (!(Number(response.headers.get('retry-after')) > 0)) problems.push('503 without Retry-After');
           if (response.json?.error !== 'temporarily_unavailable') problems.push(`503 with ${response.text.slice(0, 80)}`);
         } else problems.push(`status ${response.status}: ${response.text.slice(0, 120)}`);
-        // Generous (waiting for a connection, then a statement, on a busy CI machine): only a hang goes past it.
-        const took = Date.now() - started;
-        slowest = Math.max(slowest, took);
-        if (took > 4 * connectTimeoutMs + 5000) problems.push(`an answer took ${took} ms`);
         // A client's back-off after a failure, so that a failing server is not hammered in a tight loop.
         if (response.status !== 200) await sleep(20);
       }

@@ -27,6 +27,12 @@ export interface RequestOptions {
   /** Any Authorization header value, sent as is (wins over `basic`). */
   authorization?: string;
   headers?: Record<string, string>;
+  /**
+   * Gives up on an answer after this long: the request then rejects with a
+   * TimeoutError. A deadline for tests whose point is that the server never
+   * hangs; no assertion here is about how fast it answers.
+   */
+  deadlineMs?: number;
 }
 
 /** RFC 6749 §2.3.1 + Appendix B: each part is form-urlencoded before base64. */
@@ -45,7 +51,8 @@ export async function postForm(url: string, form: Record<string, string> | strin
   const authorization = options.authorization ?? (options.basic && basicAuthorization(options.basic));
   if (authorization) headers.set('authorization', authorization);
   const body = typeof form === 'string' ? form : new URLSearchParams(form).toString();
-  const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual' });
+  const signal = options.deadlineMs === undefined ? null : AbortSignal.timeout(options.deadlineMs);
+  const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal });
   const text = await response.text();
   let json: Record<string, any> | undefined;
   try {

@@ -68,13 +68,12 @@ for (const [index, c] of cases.entries()) {
     for (const file of c.files) await copyFile(f.file(file), path.join(keysDir, file));
     if (c.name === 'unreadable key file') await mkdir(path.join(keysDir, 'unreadable.pem'));
     const port = await freePort();
-    const started = Date.now();
     const result = await sandbox.spawn(['serve'], {
       env: { LATCHKEY_KEYS_DIR: keysDir, PORT: String(port), HOST: '127.0.0.1', LATCHKEY_ISSUER: `http://127.0.0.1:${port}`, ...c.env },
       deadlineMs: 30_000,
     });
-    t.equal(result.status, 1, 'exit status 1 (not killed by the deadline)');
-    t.ok(Date.now() - started < 30_000, 'within seconds');
+    // A process still running at the deadline is killed and has no status: 1 means it ended by itself in time.
+    t.equal(result.status, 1, 'exit status 1, by itself before the 30 s deadline');
     const lines = result.stderr.trim().split('\n');
     t.equal(lines.length, 1, `one line on stderr: ${result.stderr.trim()}`);
     t.match(lines[0], /^latchkey: could not start: /);
