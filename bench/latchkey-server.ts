@@ -5,7 +5,8 @@ import pg from 'pg';
 import { assembleLatchkey } from '../src/latchkey.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { freePort, testConfig } from '../test/helpers/latchkey-under-test.ts';
-import { demoSetup } from '../test/helpers/setups.ts';
+import { demoSetupDocument, parseSetup } from '../test/helpers/setups.ts';
+import { JWT_RESOURCES } from './oauth-client.ts';
 import { serveUntilTold } from './server-control.ts';
 
 /**
@@ -36,7 +37,7 @@ const config = {
     port,
     keysDir,
     databaseUrl,
-    setup: demoSetup(),
+    setup: benchSetup(),
     logLevel: 'warn',
   }),
   sweepIntervalSeconds: Number(process.env.BENCH_SWEEP_SECONDS ?? 60),
@@ -72,4 +73,13 @@ function countQueries(): { queries(): Record<string, number>; resetQueries(): vo
     queries: () => Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
     resetQueries: () => { counts = new Map(); },
   };
+}
+
+/** The demo setup plus the resource servers the JWT scenarios ask for, as the baseline has them (bench/baseline-server.ts). */
+function benchSetup() {
+  const document = demoSetupDocument();
+  document.realms[0]!['resource_servers'] = Object.entries(JWT_RESOURCES).map(([identifier, algorithm]) => ({
+    identifier, scopes: ['api:read'], access_token: { format: 'jwt', algorithm },
+  }));
+  return parseSetup(document);
 }

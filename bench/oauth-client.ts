@@ -34,8 +34,8 @@ async function postToken(origin: string, auth: readonly [string, string], form: 
   return JSON.parse(text) as Record<string, string>;
 }
 
-export async function clientCredentialsToken(origin: string, scope = 'api:read'): Promise<string> {
-  return (await postToken(origin, SVC, { grant_type: 'client_credentials', scope }))['access_token']!;
+export async function clientCredentialsToken(origin: string, scope = 'api:read', resource?: string): Promise<string> {
+  return (await postToken(origin, SVC, { grant_type: 'client_credentials', scope, ...(resource ? { resource } : {}) }))['access_token']!;
 }
 
 /** The authorization code flow for web1 with PKCE, signing in as alice; returns the token response. */

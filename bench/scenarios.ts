@@ -33,6 +33,7 @@ export interface Scenario {
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const BOTH = ['latchkey', 'baseline'] as const;
 const BASELINE_ONLY = ['baseline'] as const;
+const LATCHKEY_ONLY = ['latchkey'] as const;
 const INTROSPECTION_POOL = 100;
 const USER_TOKEN_POOL = 32;
 
@@ -41,6 +42,11 @@ const introspectionTokens = new Map<string, string[]>();
 
 export async function prepareIntrospection(target: Target): Promise<void> {
   introspectionTokens.set(target.origin, await inParallel(INTROSPECTION_POOL, 8, () => clientCredentialsToken(target.origin)));
+}
+
+/** JWT access tokens (ES256, for urn:bench:es256) to introspect: only Latchkey answers for them. */
+async function prepareJwtIntrospection(target: Target): Promise<void> {
+  introspectionTokens.set(target.origin, await inParallel(INTROSPECTION_POOL, 8, () => clientCredentialsToken(target.origin, 'api:read', 'urn:bench:es256')));
 }
 
 /** Users' access tokens (code flows: each has a grant, which introspection loads too). */
@@ -164,9 +170,12 @@ export function allScenarios(): Scenario[] {
     httpScenario('jwks', BOTH, 'autocannon; GET /jwks',
       () => ({ method: 'GET', path: '/jwks' }), (body) => body.includes('"keys"')),
     ...Object.entries(JWT_RESOURCES).map(([resource, alg]) =>
-      httpScenario(`client_credentials_jwt_${alg.toLowerCase()}`, BASELINE_ONLY,
-        `baseline only: JWT access token signed ${alg} (resource=${resource}); Latchkey issues opaque access tokens only`,
+      httpScenario(`client_credentials_jwt_${alg.toLowerCase()}`, BOTH,
+        `autocannon; JWT access token signed ${alg} (resource=${resource}); Latchkey also stores it by jti digest (budget: ratio ≥ 0.8)`,
         () => clientCredentialsRequest(`&resource=${encodeURIComponent(resource)}`), hasJwtAccessToken)),
+    httpScenario('introspection_jwt', LATCHKEY_ONLY,
+      `Latchkey only (the engine refuses to introspect JWTs): rs introspects ${INTROSPECTION_POOL} ES256 JWT access tokens in turn; compare with introspection's Latchkey rps (budget: ≥ 0.8 of it)`,
+      (target) => introspectionRequest(target, RS), isActive, prepareJwtIntrospection),
     httpScenario('introspection_jwt_response', BASELINE_ONLY,
       'baseline only: RFC 9701 signed (ES256) introspection response; Latchkey does not offer it. Introspecting a JWT access token is refused by oidc-provider (unsupported_token_type)',
       (target) => introspectionRequest(target, RSJWT, { accept: 'application/token-introspection+jwt' }),

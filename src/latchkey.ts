@@ -19,6 +19,7 @@ import { resolveLifetimes } from './oidc/token-lifetimes.ts';
 import { createClientAuthLimiters } from './rate-limits/client-auth-limiters.ts';
 import { createLoginLimiters } from './rate-limits/login-limiters.ts';
 import { applySetup } from './realms/realm-setup.ts';
+import { ResourceServerService } from './resource-servers/resource-server-service.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, migrationStatus } from './store/migrator.ts';
 
@@ -43,6 +44,7 @@ export interface Services {
   secretVerifier: SecretVerifier;
   accounts: AccountService;
   clients: ClientService;
+  resourceServers: ResourceServerService;
 }
 
 export interface Latchkey {
@@ -104,8 +106,17 @@ export async function assembleLatchkey(
     const loginLimiters = createLoginLimiters();
     const lookups = realmSettings.map((settings) => new PayloadLookups(services.database.db, settings.name));
     const buildProviders = async (keySet: KeySet) => Promise.all(realmSettings.map(async (settings, i) => {
-      const knownScopes = (await services.clients.list(settings.name))
-        .flatMap((c) => String(c.metadata['scope'] ?? '').split(' ').filter(Boolean));
+      const resourceServers = await services.resourceServers.list(settings.name);
+      for (const server of resourceServers) {
+        const { format, algorithm } = server.access_token;
+        if (format === 'jwt' && !keySet.signingAlgs.includes(algorithm)) {
+          throw new StartupError(`realm ${settings.name}: resource server ${server.identifier} wants ${algorithm} access tokens, and no active key signs ${algorithm} (have ${keySet.signingAlgs.join(', ')})`);
+        }
+      }
+      const knownScopes = [
+        ...(await services.clients.list(settings.name)).flatMap((c) => String(c.metadata['scope'] ?? '').split(' ').filter(Boolean)),
+        ...resourceServers.flatMap((server) => server.scopes),
+      ];
       return createProvider({
         db: services.database.db,
         realm: settings,
@@ -118,6 +129,7 @@ export async function assembleLatchkey(
         knownScopes,
         clientAuthLimiters,
         lookups: lookups[i]!,
+        resourceServers: services.resourceServers,
       });
     }));
     const realms: MountedRealm[] = (await buildProviders(keys)).map((provider, i) => ({
@@ -229,6 +241,7 @@ async function openParts(
     secretVerifier: createSecretVerifier({ digestKey: secrets.digestKey, hasher }),
     accounts: new AccountService(database.db, hasher),
     clients: new ClientService(database.db, hasher, secrets.digestKey, { production: config.nodeEnv === 'production' }),
+    resourceServers: new ResourceServerService(database.db),
   };
 }
 

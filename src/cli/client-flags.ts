@@ -21,6 +21,7 @@ export interface ClientFlags {
   'jwks-uri'?: string | undefined;
   scope?: string | undefined;
   permission?: string[] | undefined;
+  'default-resource'?: string | undefined;
   native?: boolean | undefined;
   'logo-uri'?: string | undefined;
   'background-uri'?: string | undefined;
@@ -39,6 +40,7 @@ export const CLIENT_FLAG_OPTIONS = {
   'jwks-uri': { type: 'string' },
   scope: { type: 'string' },
   permission: { type: 'string', multiple: true },
+  'default-resource': { type: 'string' },
   native: { type: 'boolean' },
   'logo-uri': { type: 'string' },
   'background-uri': { type: 'string' },
@@ -55,6 +57,7 @@ const FLAG_FIELDS = [
   ['post-logout-redirect-uri', 'post_logout_redirect_uris'],
   ['scope', 'scope'],
   ['permission', 'permissions'],
+  ['default-resource', 'default_resource'],
   ['jwks-uri', 'jwks_uri'],
   ['logo-uri', 'logo_uri'],
   ['background-uri', 'background_uri'],

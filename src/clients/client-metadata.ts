@@ -10,6 +10,7 @@ export type { ClientPermission } from '../config/index.ts';
  */
 export const EXTRA_CLIENT_METADATA = [
   'permissions',                            // e.g. ['introspection']: a resource server
+  'default_resource',                       // RFC 8707 resource its tokens are for when it names none
   'refresh_token_requires_offline_access',  // false (default): IFS/Keycloak behaviour
   'ttl',                                    // per-client token lifetimes (seconds)
   'background_uri',                         // login page branding (iPIM OAUTH2_BACKGROUND)

@@ -5,7 +5,8 @@
  * Messages name the field and never quote a value (a secret may be one).
  */
 import { brandingNameProblem, brandingUrlProblem, colorProblem } from './branding-rules.ts';
-import { httpsUrlProblem } from './uri-rules.ts';
+import { SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
+import { httpsUrlProblem, resourceIdentifierProblem } from './uri-rules.ts';
 
 export const APPLICATION_TYPES = ['web', 'native'] as const;
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
@@ -160,6 +161,7 @@ const keySet: FieldRule = (value, field, report) => {
 
 /**
  * Every field Latchkey accepts: RFC 7591 names, plus its own `permissions`,
+ * `default_resource` (the API its tokens are for when it names none, RFC 8707),
  * `refresh_token_requires_offline_access`, `ttl`, `background_uri` and
  * `primary_color` (src/clients/client-metadata.ts). The order is the order
  * in which problems are reported. Redirect URIs get their full rules in
@@ -177,6 +179,8 @@ export const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   post_logout_redirect_uris: list(text(), MAX_REDIRECT_URIS),
   scope: text(scopeProblem),
   permissions: list(oneOf(CLIENT_PERMISSIONS)),
+  default_resource: text(resourceIdentifierProblem),
+  introspection_signed_response_alg: oneOf(SIGNING_ALGORITHMS),
   refresh_token_requires_offline_access: boolean,
   ttl: lifetimes,
   jwks_uri: text(httpsUrlProblem),

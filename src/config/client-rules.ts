@@ -25,6 +25,7 @@ import {
   type Report,
   type RESPONSE_TYPES,
 } from './client-field-rules.ts';
+import type { SigningAlgorithm } from '../keys/algorithms.ts';
 import { redirectUriProblem, type ApplicationType } from './uri-rules.ts';
 
 export {
@@ -71,6 +72,8 @@ export type ClientMetadata = {
   post_logout_redirect_uris?: string[] | undefined;
   scope?: string | undefined;
   permissions?: ClientPermission[] | undefined;
+  default_resource?: string | undefined;
+  introspection_signed_response_alg?: SigningAlgorithm | undefined;
   refresh_token_requires_offline_access?: boolean | undefined;
   ttl?: Record<string, number> | undefined;
   jwks_uri?: string | undefined;

@@ -68,6 +68,8 @@ export const RealmSchema = Type.Object({
   ttl: Type.Optional(LifetimesSchema),
   branding: Type.Optional(RealmBrandingSchema),
   clients: Type.Optional(Type.Array(ClientEntry, { maxItems: 10_000 })),
+  /** Judged by the resource-server rules (resource-server-rules.ts), like clients. */
+  resource_servers: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 1000 })),
   users: Type.Optional(Type.Array(UserSchema, { maxItems: 100_000 })),
 }, { additionalProperties: false });
 

@@ -11,10 +11,12 @@ import {
   type UserDeclaration,
 } from './declarative-schema.ts';
 import { substitutePlaceholders } from './placeholders.ts';
+import { checkResourceServer, type ResourceServerDeclaration } from './resource-server-rules.ts';
 import type { TokenLifetimes } from '../oidc/token-lifetimes.ts';
 
 export type { UserDeclaration } from './declarative-schema.ts';
 export type { ClientDeclaration } from './client-rules.ts';
+export type { ResourceServerDeclaration } from './resource-server-rules.ts';
 
 export interface RealmDeclaration {
   name: string;
@@ -22,6 +24,7 @@ export interface RealmDeclaration {
   branding?: RealmBrandingDeclaration | undefined;
   clients: ClientDeclaration[];
   users: UserDeclaration[];
+  resource_servers: ResourceServerDeclaration[];
 }
 
 export interface DeclarativeSetup {
@@ -85,6 +88,19 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
     if (realmNames.has(realm.name)) throw new ConfigError(`${at}.name`, 'declared twice', source);
     realmNames.add(realm.name);
 
+    const identifiers = new Set<string>();
+    const resourceServers = (realm.resource_servers ?? []).map((entry, i) => {
+      const serverAt = `${at}.resource_servers[${i}]`;
+      const check = checkResourceServer(entry);
+      if (check.server === undefined) {
+        const [{ field, message }] = check.problems;
+        throw new ConfigError(`${serverAt}.${field}`, message, source);
+      }
+      if (identifiers.has(check.server.identifier)) throw new ConfigError(`${serverAt}.identifier`, 'declared twice in this realm', source);
+      identifiers.add(check.server.identifier);
+      return check.server;
+    });
+
     const clientIds = new Set<string>();
     const clients = (realm.clients ?? []).map((entry, c) => {
       const clientAt = `${at}.clients[${c}]`;
@@ -96,6 +112,10 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
       const { client } = check;
       if (clientIds.has(client.client_id)) throw new ConfigError(`${clientAt}.client_id`, 'declared twice in this realm', source);
       clientIds.add(client.client_id);
+      const defaultResource = client['default_resource'];
+      if (typeof defaultResource === 'string' && !identifiers.has(defaultResource)) {
+        throw new ConfigError(`${clientAt}.default_resource`, 'names no resource server of this realm', source);
+      }
       return client;
     });
 
@@ -110,7 +130,7 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
     });
 
     if (realm.branding) checkRealmBranding(realm.branding, `${at}.branding`, source);
-    return { name: realm.name, ...(realm.ttl ? { ttl: realm.ttl } : {}), ...(realm.branding ? { branding: realm.branding } : {}), clients, users };
+    return { name: realm.name, ...(realm.ttl ? { ttl: realm.ttl } : {}), ...(realm.branding ? { branding: realm.branding } : {}), clients, users, resource_servers: resourceServers };
   });
   return { realms };
 }

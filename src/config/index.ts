@@ -26,3 +26,10 @@ export {
   type ClientRuleContext,
   type GrantType,
 } from './client-rules.ts';
+export {
+  checkResourceServer,
+  DEFAULT_ACCESS_TOKEN_ALGORITHM,
+  TOKEN_FORMATS,
+  type ResourceServerDeclaration,
+  type TokenFormat,
+} from './resource-server-rules.ts';

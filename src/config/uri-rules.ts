@@ -72,3 +72,18 @@ function basicProblem(uri: string): string | undefined {
   if (!URL.canParse(uri)) return 'must be an absolute URI';
   return undefined;
 }
+
+const MAX_IDENTIFIER_LENGTH = 2000;
+
+/**
+ * RFC 8707 §2: an absolute URI without a fragment. `api://default` (Okta's
+ * default audience) and `urn:…` are absolute URIs too.
+ */
+export function resourceIdentifierProblem(identifier: string): string | undefined {
+  if (identifier.length > MAX_IDENTIFIER_LENGTH) return `at most ${MAX_IDENTIFIER_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f]/.test(identifier)) return 'must not contain spaces or control characters';
+  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(identifier) || !URL.canParse(identifier)) return 'must be an absolute URI (RFC 8707 §2)';
+  if (identifier.includes('#')) return 'must not contain a fragment (RFC 8707 §2)';
+  return undefined;
+}

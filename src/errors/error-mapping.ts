@@ -21,6 +21,7 @@ const BY_CODE: Record<ErrorCode, { http: () => ProtocolError | undefined; exit: 
   database_in_use: { http: () => undefined, exit: 1 },
   account_invalid: { http: () => undefined, exit: 1 },
   client_definition_invalid: { http: () => undefined, exit: 1 },
+  resource_server_invalid: { http: () => undefined, exit: 1 },
   command_failed: { http: () => undefined, exit: 1 },
   usage: { http: () => undefined, exit: 2 },
 };

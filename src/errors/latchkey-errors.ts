@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'hasher_busy'
   | 'account_invalid'
   | 'client_definition_invalid'
+  | 'resource_server_invalid'
   | 'forbidden_origin'
   | 'usage'
   | 'command_failed';
@@ -87,6 +88,12 @@ export class ClientDefinitionError<P = unknown> extends LatchkeyError {
     super(message);
     this.problems = problems;
   }
+}
+
+/** A resource server definition the rules (src/config/resource-server-rules.ts) refuse; nothing was stored. */
+export class ResourceServerDefinitionError extends LatchkeyError {
+  override name = 'ResourceServerDefinitionError';
+  readonly code = 'resource_server_invalid';
 }
 
 /** A form POST that did not come from our own pages (CSRF). */

@@ -31,6 +31,13 @@ import {
  *   refuseUndeclaredClientCredentialsScopes  invalid_scope, not a silent drop (RFC 6749 §3.3, ASVS 10.4.11)
  *   capRefreshTokenAtGrant             a rotated refresh token never outlives its grant (RFC 9700 §4.14.2)
  *   introspectionPolicy                who may introspect which token (RFC 7662 §2.1, §4)
+ *   resourceIndicators                 resource servers, default_resource, invalid_target (RFC 8707; src/oidc/resource-indicators.ts)
+ *   authenticationClaims               auth_time, acr, sid in JWT access tokens (RFC 9068 §2.2)
+ *
+ * JWT access tokens that stay under control (src/oidc/structured-access-tokens.ts):
+ *   recordJwtAccessTokens              stored like opaque ones, by jti digest, marked format jwt
+ *   admitJwtsAtIntrospectionAndRevocation  a JWT reaches those two endpoints as a MACed in-process handle
+ *   JwtAwareAdapter                    the handle finds the record once the JWT verifies (RFC 9068 §4, RFC 7662, RFC 7009)
  */
 
 /** What the HTTP layer knows about a request before the engine runs. */

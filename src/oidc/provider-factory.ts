@@ -12,6 +12,10 @@ import { ClientAdapter } from './client-adapter.ts';
 import { installClientAuthentication } from './client-authentication.ts';
 import { capRefreshTokenAtGrant, introspectionPolicy, refuseUndeclaredClientCredentialsScopes } from './engine-steps.ts';
 import { PayloadAdapter } from './payload-adapter.ts';
+import { resourceIndicators, type ResourceServerDirectory } from './resource-indicators.ts';
+import {
+  admitJwtsAtIntrospectionAndRevocation, authenticationClaims, JwtAwareAdapter, JwtHandles, recordJwtAccessTokens, verificationKeysOf,
+} from './structured-access-tokens.ts';
 import type { PayloadLookups } from './payload-lookups.ts';
 import { lifetimeFor, type TokenLifetimes } from './token-lifetimes.ts';
 import { unitOfWorkMiddleware } from './unit-of-work-middleware.ts';
@@ -59,9 +63,12 @@ export interface ProviderDeps {
    * next one, after a key rotation, must not answer from its prefetch.
    */
   lookups: PayloadLookups;
+  /** The realm's resource servers (RFC 8707), looked up as tokens are requested. */
+  resourceServers: ResourceServerDirectory;
 }
 
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
+const ACCESS_TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
 
 /**
  * oidc-provider only accepts client `scope` metadata drawn from its `scopes`
@@ -92,12 +99,24 @@ export function createProvider(deps: ProviderDeps): Provider {
   const clientAdapter = new ClientAdapter(db, realm.name, { ttlMs: deps.clientCacheTtlMs ?? 5_000, onLoad: scopes.learn });
   const ttl = (kind: keyof TokenLifetimes) =>
     (_ctx: unknown, _token: unknown, client?: { ttl?: unknown }) => lifetimeFor(kind, realm.lifetimes, client?.ttl);
+  // An access token for a resource server lives as long as its policy says, when it says (src/oidc/resource-indicators.ts).
+  const accessTokenTtl = (kind: 'access_token' | 'client_credentials') =>
+    (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } } | undefined, client?: { ttl?: unknown }) =>
+      token?.resourceServer?.accessTokenTTL ?? lifetimeFor(kind, realm.lifetimes, client?.ttl);
+
+  const jwtHandles = new JwtHandles();
+  const verificationKeys = verificationKeysOf(realm.issuer, deps.keys);
 
   const refreshTokenTtl = capRefreshTokenAtGrant((client) => lifetimeFor('refresh_token', realm.lifetimes, client?.ttl));
 
   const configuration: Configuration = {
     // Persistence in PostgreSQL/PGlite; the in-memory fallback would lose everything on restart.
-    adapter: (model: string) => (model === 'Client' ? clientAdapter : new PayloadAdapter(db, realm.name, model, { lookups: deps.lookups })),
+    // Access tokens may be JWTs, which stay introspectable and revocable (src/oidc/structured-access-tokens.ts).
+    adapter: (model: string) => {
+      if (model === 'Client') return clientAdapter;
+      const payloads = new PayloadAdapter(db, realm.name, model, { lookups: deps.lookups });
+      return ACCESS_TOKEN_MODELS.has(model) ? new JwtAwareAdapter(payloads, jwtHandles, () => verificationKeys) : payloads;
+    },
 
     // Persistent keys from disk; never oidc-provider's public development keystore.
     // Keys that do not sign (staged, retired, secondary) carry key_ops [verify], so the engine never picks them.
@@ -112,6 +131,9 @@ export function createProvider(deps: ProviderDeps): Provider {
 
     claims: { ...CLAIMS_BY_SCOPE, openid: ['sub'] } as unknown as Configuration['claims'],
     scopes: scopes.set,
+
+    // JWT access tokens (RFC 9068) carry auth_time, acr and sid where a user signed in.
+    formats: { customizers: { jwt: authenticationClaims } },
 
     // Requested client_credentials scopes are refused, not dropped (src/oidc/engine-steps.ts).
     extraTokenClaims: refuseUndeclaredClientCredentialsScopes,
@@ -133,7 +155,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       // RFC 7009 with oidc-provider's policy: own tokens only; another
       // confidential client's attempt is invalid_request, a public one's a no-op.
       revocation: { enabled: true },
+      // RFC 9701: a resource server that sends Accept: application/token-introspection+jwt gets a signed answer.
+      jwtIntrospection: { enabled: true },
       userinfo: { enabled: true },
+      // RFC 8707: tokens for the realm's resource servers, JWTs where their policy says so (RFC 9068).
+      resourceIndicators: resourceIndicators(realm, deps.resourceServers, {
+        signingAlgs: deps.keys.signingAlgs,
+        onLoad: (server) => scopes.learn({ scope: server.scopes.join(' ') }),
+      }),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: deps.pages.logoutSource,
@@ -155,6 +184,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       // Only algorithms a published key serves; the engine refuses keys of no use.
       idTokenSigningAlgValues: publishedAlgs(deps.keys) as SigningAlgs,
       userinfoSigningAlgValues: publishedAlgs(deps.keys) as SigningAlgs,
+      introspectionSigningAlgValues: publishedAlgs(deps.keys) as SigningAlgs,
       clientAuthSigningAlgValues: [...SIGNING_ALGORITHMS],
     },
     clientDefaults: {
@@ -162,6 +192,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: deps.keys.idTokenAlg as SigningAlgs[number],
+      // RFC 9701 §6: RS256 unless the client registered another.
+      introspection_signed_response_alg: 'RS256',
     },
     extraClientMetadata: { properties: [...EXTRA_CLIENT_METADATA] },
 
@@ -174,8 +206,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       && (!client.metadata()['refresh_token_requires_offline_access'] || code.scopes.has('offline_access')),
 
     ttl: {
-      AccessToken: ttl('access_token'),
-      ClientCredentials: ttl('client_credentials'),
+      AccessToken: accessTokenTtl('access_token'),
+      ClientCredentials: accessTokenTtl('client_credentials'),
       RefreshToken: refreshTokenTtl,
       IdToken: ttl('id_token'),
       AuthorizationCode: ttl('authorization_code'),
@@ -197,6 +229,9 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   // Hashes stand in for secrets; failures cost and are braked alike whether
   // the client exists or not (src/oidc/client-authentication.ts).
+  recordJwtAccessTokens(provider);
+  admitJwtsAtIntrospectionAndRevocation(provider, jwtHandles);
+
   installClientAuthentication(provider, {
     realm: realm.name, secrets: deps.secrets, limiters: deps.clientAuthLimiters, renderError: deps.pages.renderError,
   });

@@ -1,9 +1,11 @@
 import type { AccountService } from '../accounts/account-service.ts';
 import type { ClientService, PutOutcome } from '../clients/client-service.ts';
 import type { DeclarativeSetup } from '../config/index.ts';
+import type { ResourceServerPutOutcome, ResourceServerService } from '../resource-servers/resource-server-service.ts';
 
 export interface SetupReport {
   realm: string;
+  resource_servers: Record<ResourceServerPutOutcome, number>;
   clients: Record<PutOutcome, number>;
   users: { created: number; updated: number };
 }
@@ -16,15 +18,20 @@ export interface SetupReport {
  */
 export async function applySetup(
   setup: DeclarativeSetup,
-  services: { clients: ClientService; accounts: AccountService },
+  services: { clients: ClientService; accounts: AccountService; resourceServers: ResourceServerService },
 ): Promise<SetupReport[]> {
   const reports: SetupReport[] = [];
   for (const realm of setup.realms) {
     const report: SetupReport = {
       realm: realm.name,
+      resource_servers: { created: 0, updated: 0, unchanged: 0 },
       clients: { created: 0, updated: 0, unchanged: 0 },
       users: { created: 0, updated: 0 },
     };
+    // Before the clients, whose default_resource names one of them.
+    for (const server of realm.resource_servers) {
+      report.resource_servers[await services.resourceServers.put(realm.name, { ...server })] += 1;
+    }
     for (const client of realm.clients) {
       report.clients[await services.clients.put(realm.name, { ...client })] += 1;
     }

@@ -1,9 +1,11 @@
 import type { ClientTable } from './client.table.ts';
 import type { OidcPayloadTable } from './oidc-payload.table.ts';
+import type { ResourceServerTable } from './resource-server.table.ts';
 import type { UserTable } from './user.table.ts';
 
 export interface DatabaseSchema {
   oidc_payloads: OidcPayloadTable;
   clients: ClientTable;
   users: UserTable;
+  resource_servers: ResourceServerTable;
 }

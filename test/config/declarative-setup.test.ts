@@ -200,3 +200,25 @@ t.test('branding (SECURITY-CATALOG 82–84): hostile URLs, colours and names are
   t.same(ok.realms[0]!.branding, { app_name: 'Acme ID', background_uri: '/assets/bg.jpg', primary_color: '#1A73E8', logo_uri: 'https://cdn.example.com/l.png' }, 'a realm default, with a same-origin background');
   t.equal(ok.realms[0]!.clients[0]!.client_name, '<Acme & "Co">', 'markup characters in a name are fine: the pages escape them');
 });
+
+t.test('resource servers (RFC 8707): defaults, and refusals naming the field', async (t) => {
+  const realm = (resourceServers: unknown[], clients: unknown[] = []) => ({ realms: [{ name: 'default', resource_servers: resourceServers, clients }] });
+  const [parsed] = parse(realm([
+    { identifier: 'https://orders.example.com', scopes: ['orders:read'] },
+    { identifier: 'api://default', scopes: [], access_token: { format: 'opaque', lifetime: 180, algorithm: 'RS256' } },
+  ])).realms;
+  t.same(parsed!.resource_servers, [
+    { identifier: 'https://orders.example.com', scopes: ['orders:read'], access_token: { format: 'jwt', algorithm: 'ES256' } },
+    { identifier: 'api://default', scopes: [], access_token: { format: 'opaque', lifetime: 180, algorithm: 'RS256' } },
+  ], 'JWTs signed ES256 unless said otherwise');
+
+  refused(t, realm([{ identifier: 'https://a.example.com#x', scopes: [] }]), 'realms[0].resource_servers[0].identifier', /fragment/);
+  refused(t, realm([{ identifier: '/relative', scopes: [] }]), 'realms[0].resource_servers[0].identifier', /absolute URI/);
+  refused(t, realm([{ identifier: 'https://a.example.com', scopes: ['a b'] }]), 'realms[0].resource_servers[0].scopes', /scope token/);
+  refused(t, realm([{ identifier: 'https://a.example.com', scopes: [], audience: 'x' }]), 'realms[0].resource_servers[0].audience', /unknown property/);
+  refused(t, realm([{ identifier: 'https://a.example.com', scopes: [], access_token: { algorithm: 'HS256' } }]), 'realms[0].resource_servers[0].access_token.algorithm');
+  refused(t, realm([{ identifier: 'https://a.example.com', scopes: [], access_token: { format: 'jwe' } }]), 'realms[0].resource_servers[0].access_token.format');
+  refused(t, realm([{ identifier: 'https://a.example.com', scopes: [] }, { identifier: 'https://a.example.com', scopes: [] }]), 'realms[0].resource_servers[1].identifier', /declared twice/);
+  refused(t, realm([], [webClient({ default_resource: 'https://nowhere.example.com' })]), 'realms[0].clients[0].default_resource', /names no resource server/);
+  t.equal(parse(realm([{ identifier: 'https://a.example.com', scopes: [] }], [webClient({ default_resource: 'https://a.example.com' })])).realms[0]!.clients[0]!.default_resource, 'https://a.example.com');
+});

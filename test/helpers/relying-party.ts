@@ -27,6 +27,8 @@ export async function codeFlow(issuer: string, {
   scope = 'openid profile email offline_access',
   browser = new Browser(issuer),
   password = SECRETS.alice as string,
+  /** More authorization request parameters, e.g. `resource` (RFC 8707). */
+  parameters = {} as Record<string, string>,
 } = {}): Promise<CodeFlowResult> {
   const config = await discover(issuer, clientId, secret ?? undefined);
   const verifier = oidc.randomPKCECodeVerifier();
@@ -39,6 +41,7 @@ export async function codeFlow(issuer: string, {
     code_challenge_method: 'S256',
     state,
     nonce,
+    ...parameters,
   });
   const callback = await browser.authorize(url.href, { login: 'alice', password });
   const tokens = await oidc.authorizationCodeGrant(config, callback, {

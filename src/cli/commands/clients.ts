@@ -26,6 +26,7 @@ printed once: it is stored only as a digest and cannot be shown again.
   --jwks-uri URI                 the client's public keys, for private_key_jwt
   --scope "a b"                  the scopes the client may obtain
   --permission introspection     repeatable: may introspect any token of the realm
+  --default-resource URI         the resource server its tokens are for when it names none
   --native                       a native app (RFC 8252: loopback redirects on any port)
 
 The client is checked with the setup file's rules (README "Declaring realms,
