@@ -6,7 +6,7 @@ import { assembleLatchkey } from '../src/latchkey.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { freePort, testConfig } from '../test/helpers/latchkey-under-test.ts';
 import { demoSetupDocument, parseSetup } from '../test/helpers/setups.ts';
-import { JWT_RESOURCES } from './oauth-client.ts';
+import { JWT_RESOURCES, RSJWT } from './oauth-client.ts';
 import { serveUntilTold } from './server-control.ts';
 
 /**
@@ -81,5 +81,11 @@ function benchSetup() {
   document.realms[0]!['resource_servers'] = Object.entries(JWT_RESOURCES).map(([identifier, algorithm]) => ({
     identifier, scopes: ['api:read'], access_token: { format: 'jwt', algorithm },
   }));
+  // The resource server that asks for RFC 9701 signed introspection answers, as the baseline's.
+  document.realms[0]!.clients!.push({
+    client_id: RSJWT[0], client_secret: RSJWT[1], token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'], response_types: [], redirect_uris: [], post_logout_redirect_uris: [],
+    permissions: ['introspection'], introspection_signed_response_alg: 'ES256',
+  });
   return parseSetup(document);
 }

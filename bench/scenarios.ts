@@ -32,7 +32,6 @@ export interface Scenario {
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const BOTH = ['latchkey', 'baseline'] as const;
-const BASELINE_ONLY = ['baseline'] as const;
 const LATCHKEY_ONLY = ['latchkey'] as const;
 const INTROSPECTION_POOL = 100;
 const USER_TOKEN_POOL = 32;
@@ -176,8 +175,8 @@ export function allScenarios(): Scenario[] {
     httpScenario('introspection_jwt', LATCHKEY_ONLY,
       `Latchkey only (the engine refuses to introspect JWTs): rs introspects ${INTROSPECTION_POOL} ES256 JWT access tokens in turn; compare with introspection's Latchkey rps (budget: ≥ 0.8 of it)`,
       (target) => introspectionRequest(target, RS), isActive, prepareJwtIntrospection),
-    httpScenario('introspection_jwt_response', BASELINE_ONLY,
-      'baseline only: RFC 9701 signed (ES256) introspection response; Latchkey does not offer it. Introspecting a JWT access token is refused by oidc-provider (unsupported_token_type)',
+    httpScenario('introspection_jwt_response', BOTH,
+      'autocannon; RFC 9701 signed (ES256) introspection answers for the opaque pool, by a resource server registered for them',
       (target) => introspectionRequest(target, RSJWT, { accept: 'application/token-introspection+jwt' }),
       (body) => body.startsWith('eyJ'), prepareIntrospection),
   ];
