@@ -80,13 +80,17 @@ async function run(): Promise<void> {
     return { config, verifier, state, callback };
   }
 
-  /** The client's redirect URI does not exist: answer it in the browser and hand its URL over. */
+  /**
+   * The client's redirect URI does not exist: answer it in the browser and hand its URL over once the
+   * page has loaded it, so that a test's next navigation cannot interrupt the one still arriving.
+   */
   function captureCallback(page: Page, redirectUri: string): Promise<URL> {
     const { origin } = new URL(redirectUri);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       void page.context().route(`${origin}/**`, async (route) => {
-        resolve(new URL(route.request().url()));
+        const url = new URL(route.request().url());
         await route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>client</title><p>back at the client</p>' });
+        await page.waitForURL((loaded) => loaded.href === url.href).then(() => resolve(url), reject);
       });
     });
   }
