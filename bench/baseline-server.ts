@@ -8,7 +8,8 @@ import { DEFAULT_LIFETIMES } from '../src/oidc/token-lifetimes.ts';
 import { freePort } from '../test/helpers/latchkey-under-test.ts';
 import { demoSetup, SECRETS } from '../test/helpers/setups.ts';
 import { installBaselineInteractions } from './baseline-interactions.ts';
-import { JWT_RESOURCES, RSJWT } from './oauth-client.ts';
+import { installBaselinePasswordGrant } from './baseline-password-grant.ts';
+import { JWT_RESOURCES, PWD, RSJWT } from './oauth-client.ts';
 import { serveUntilTold } from './server-control.ts';
 
 /**
@@ -24,9 +25,10 @@ import { serveUntilTold } from './server-control.ts';
  * default LRU forgets tokens, grants and refresh tokens within a fraction of
  * a second, which shows up as inactive tokens and invalid_grant errors.
  *
- * Baseline-only extras, for the JWT scenarios Latchkey does not offer yet:
- * client_credentials with `resource=urn:bench:es256|rs256` issues a JWT access
- * token, and client `rsjwt` gets RFC 9701 JWT introspection responses.
+ * The same resource servers as Latchkey's bench setup: client_credentials
+ * with `resource=urn:bench:es256|rs256` issues a JWT access token, and client
+ * `rsjwt` gets RFC 9701 JWT introspection responses. The engine has no
+ * password grant: bench/baseline-password-grant.ts is the least one.
  */
 
 const ALICE = {
@@ -58,6 +60,15 @@ function clients(): NonNullable<Configuration['clients']> {
       redirect_uris: [],
       permissions: ['introspection'],
       introspection_signed_response_alg: 'ES256',
+    },
+    {
+      client_id: PWD[0],
+      client_secret: PWD[1],
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['password'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'openid api:read',
     },
   ] as unknown as NonNullable<Configuration['clients']>;
 }
@@ -149,6 +160,7 @@ const configuration: Configuration = {
 const port = await freePort();
 const provider = new Provider(`http://127.0.0.1:${port}`, configuration);
 await installBaselineInteractions(provider, { login: 'alice', password: SECRETS.alice, accountId: ALICE.accountId });
+await installBaselinePasswordGrant(provider, { password: SECRETS.alice, claims: ALICE.claims });
 const server = provider.listen(port, '127.0.0.1');
 await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
 

@@ -6,7 +6,8 @@ import { assembleLatchkey } from '../src/latchkey.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { freePort, testConfig } from '../test/helpers/latchkey-under-test.ts';
 import { demoSetupDocument, parseSetup } from '../test/helpers/setups.ts';
-import { JWT_RESOURCES, RSJWT } from './oauth-client.ts';
+import { JWT_RESOURCES, PASSWORD_USERS, PWD, RSJWT } from './oauth-client.ts';
+import { SECRETS } from '../test/helpers/setups.ts';
 import { serveUntilTold } from './server-control.ts';
 
 /**
@@ -87,5 +88,11 @@ function benchSetup() {
     grant_types: ['client_credentials'], response_types: [], redirect_uris: [], post_logout_redirect_uris: [],
     permissions: ['introspection'], introspection_signed_response_alg: 'ES256',
   });
+  // The password grant's client and users, as the baseline's.
+  document.realms[0]!.clients!.push({
+    client_id: PWD[0], client_secret: PWD[1], token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['password'], response_types: [], redirect_uris: [], post_logout_redirect_uris: [], scope: 'openid api:read',
+  });
+  document.realms[0]!.users!.push(...PASSWORD_USERS.map((username) => ({ username, password: SECRETS.alice })));
   return parseSetup(document);
 }

@@ -12,6 +12,9 @@ export const RS = ['rs', SECRETS.rs] as const;
 export const WEB1 = ['web1', SECRETS.web1] as const;
 /** Baseline only: a resource server that gets RFC 9701 signed introspection responses. */
 export const RSJWT = ['rsjwt', 'rsjwt-secret-for-benchmarks'] as const;
+/** A client with the password grant only, and the users it signs in (one per concurrent worker, so no two requests are identical). */
+export const PWD = ['pwd', 'pwd-secret-for-benchmarks'] as const;
+export const PASSWORD_USERS = Array.from({ length: 16 }, (_, i) => `bench-user-${i}`);
 /** Baseline only: resource indicators for which client_credentials issues JWT access tokens. */
 export const JWT_RESOURCES = { 'urn:bench:es256': 'ES256', 'urn:bench:rs256': 'RS256' } as const;
 const REDIRECT_URI = 'https://app.test/cb';
@@ -36,6 +39,13 @@ async function postToken(origin: string, auth: readonly [string, string], form: 
 
 export async function clientCredentialsToken(origin: string, scope = 'api:read', resource?: string): Promise<string> {
   return (await postToken(origin, SVC, { grant_type: 'client_credentials', scope, ...(resource ? { resource } : {}) }))['access_token']!;
+}
+
+/** The password grant (RFC 6749 §4.3) for a bench user, with an ID token; every user has alice's password. */
+export async function passwordGrant(origin: string, username: string): Promise<Record<string, string>> {
+  const tokens = await postToken(origin, PWD, { grant_type: 'password', username, password: SECRETS.alice, scope: 'openid api:read' });
+  if (!tokens['id_token']) throw new Error('the password grant gave no ID token');
+  return tokens;
 }
 
 /** The authorization code flow for web1 with PKCE, signing in as alice; returns the token response. */

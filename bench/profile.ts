@@ -37,7 +37,8 @@ export async function runProfile(launch: Launch, options: BenchOptions, scenario
   const runOptions = { duration: options.duration, connections: options.connections, flowConcurrency: options.flowConcurrency };
   const entries: ProfileEntry[] = [];
   for (const scenario of scenarios.filter((s) => (options.only ?? PROFILED).includes(s.name))) {
-    for (const name of ['latchkey', 'baseline'] as const) {
+    // introspection_jwt has no baseline: the engine refuses to introspect JWTs.
+    for (const name of (['latchkey', 'baseline'] as const).filter((server) => scenario.servers.includes(server))) {
       const server = await launch(name, name === 'latchkey' ? { BENCH_COUNT_QUERIES: '1' } : {});
       try {
         const target = { name, origin: server.origin };

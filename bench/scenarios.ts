@@ -1,14 +1,16 @@
 import type autocannon from 'autocannon';
 import { runHttp, runLoop, type HttpRequest, type RunResult } from './load.ts';
-import { basicAuthorization, clientCredentialsToken, codeFlow, inParallel, JWT_RESOURCES, RS, RSJWT, SVC, WEB1 } from './oauth-client.ts';
+import {
+  basicAuthorization, clientCredentialsToken, codeFlow, inParallel, JWT_RESOURCES, PASSWORD_USERS, passwordGrant, RS, RSJWT, SVC, WEB1,
+} from './oauth-client.ts';
 import type { ServerName } from './server-process.ts';
 
 /**
  * The benchmark scenarios. Each runs against a target (Latchkey or the
  * baseline: same clients, same URLs) for a given duration and returns one
  * RunResult; `prepare` runs once per target before its first run and is not
- * timed. A scenario lists the servers it applies to: the JWT scenarios exist
- * only on the baseline, because Latchkey issues opaque access tokens only.
+ * timed. A scenario lists the servers it applies to: introspection of JWT
+ * access tokens exists only on Latchkey, because the engine refuses it.
  */
 export interface Target {
   name: ServerName;
@@ -118,6 +120,28 @@ function refreshScenario(): Scenario {
   };
 }
 
+/**
+ * The password grant: argon2id per request, so driven like the code flow
+ * (a loop at flow concurrency). Each request signs in the next of 16 users,
+ * so concurrent requests are never identical (Latchkey checks identical
+ * attempts in flight once, src/accounts/password-sign-in.ts).
+ */
+function passwordGrantScenario(): Scenario {
+  return {
+    name: 'password_grant',
+    servers: BOTH,
+    note: `Node loop at flow concurrency; grant_type=password for ${PASSWORD_USERS.length} users in turn, scope openid api:read (argon2id, opaque AT, ID token); the baseline's handler verifies argon2id too`,
+    run: (target, options) => {
+      let next = 0;
+      return runLoop({
+        duration: options.duration,
+        concurrency: options.flowConcurrency,
+        task: async () => { await passwordGrant(target.origin, PASSWORD_USERS[next++ % PASSWORD_USERS.length]!); },
+      });
+    },
+  };
+}
+
 function httpScenario(name: string, servers: readonly ServerName[], note: string, request: (target: Target) => HttpRequest,
   check: (body: string) => boolean, prepare?: (target: Target) => Promise<void>): Scenario {
   return {
@@ -175,6 +199,7 @@ export function allScenarios(): Scenario[] {
     httpScenario('introspection_jwt', LATCHKEY_ONLY,
       `Latchkey only (the engine refuses to introspect JWTs): rs introspects ${INTROSPECTION_POOL} ES256 JWT access tokens in turn; compare with introspection's Latchkey rps (budget: ≥ 0.8 of it)`,
       (target) => introspectionRequest(target, RS), isActive, prepareJwtIntrospection),
+    passwordGrantScenario(),
     httpScenario('introspection_jwt_response', BOTH,
       'autocannon; RFC 9701 signed (ES256) introspection answers for the opaque pool, by a resource server registered for them',
       (target) => introspectionRequest(target, RSJWT, { accept: 'application/token-introspection+jwt' }),

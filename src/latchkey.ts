@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.ts';
 import { createPasswordHasher, type PasswordHasher } from './accounts/password-hasher.ts';
+import { PasswordSignIn } from './accounts/password-sign-in.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
 import { ClientService } from './clients/client-service.ts';
-import type { LatchkeyConfig, RealmDeclaration } from './config/index.ts';
+import type { LatchkeyConfig } from './config/index.ts';
 import { StartupError } from './errors/index.ts';
 import { buildApp, ASSETS_PATH, type MountedRealm } from './http/build-app.ts';
 import { createProviderPages } from './http/provider-pages.ts';
@@ -14,10 +15,10 @@ import { keyOptionsOf, loadKeySet, type KeySet } from './keys/signing-keys.ts';
 import { startSweeper } from './oidc/expired-payload-sweeper.ts';
 import { interactionClaims } from './oidc/interaction-claims.ts';
 import { PayloadLookups } from './oidc/payload-lookups.ts';
-import { createProvider, type RealmSettings } from './oidc/provider-factory.ts';
-import { resolveLifetimes } from './oidc/token-lifetimes.ts';
+import { createProvider } from './oidc/provider-factory.ts';
 import { createClientAuthLimiters } from './rate-limits/client-auth-limiters.ts';
 import { createLoginLimiters } from './rate-limits/login-limiters.ts';
+import { realmList } from './oidc/realm-list.ts';
 import { applySetup } from './realms/realm-setup.ts';
 import { ResourceServerService } from './resource-servers/resource-server-service.ts';
 import { openDatabase, type Database } from './store/database.ts';
@@ -103,7 +104,7 @@ export async function assembleLatchkey(
     const realmSettings = realmList(config);
     // The brakes live as long as the process: providers are rebuilt on every key rotation.
     const clientAuthLimiters = createClientAuthLimiters();
-    const loginLimiters = createLoginLimiters();
+    const signIn = new PasswordSignIn(services.accounts, createLoginLimiters());
     const lookups = realmSettings.map((settings) => new PayloadLookups(services.database.db, settings.name));
     const buildProviders = async (keySet: KeySet) => Promise.all(realmSettings.map(async (settings, i) => {
       const resourceServers = await services.resourceServers.list(settings.name);
@@ -130,6 +131,7 @@ export async function assembleLatchkey(
         clientAuthLimiters,
         lookups: lookups[i]!,
         resourceServers: services.resourceServers,
+        signIn: (attempt) => signIn.check(attempt),
       });
     }));
     const realms: MountedRealm[] = (await buildProviders(keys)).map((provider, i) => ({
@@ -141,10 +143,9 @@ export async function assembleLatchkey(
     const app = parts.own('http app', await buildApp({
       logger,
       realms,
-      accounts: services.accounts,
       ping: services.database.ping,
       unitOfWork: services.database.unitOfWork,
-      loginLimiters,
+      signIn,
       logRequests: config.logRequests,
       trustProxy: config.trustProxy,
       jwks: { jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds, x5tS256: () => keys.x5tS256 },
@@ -243,23 +244,6 @@ async function openParts(
     clients: new ClientService(database.db, hasher, secrets.digestKey, { production: config.nodeEnv === 'production' }),
     resourceServers: new ResourceServerService(database.db),
   };
-}
-
-/** The `default` realm is served at the issuer root; any other realm under /realms/<name>/. */
-function realmList(config: LatchkeyConfig): RealmSettings[] {
-  const declared: readonly Pick<RealmDeclaration, 'name' | 'ttl' | 'branding'>[] = config.setup.realms.some((r) => r.name === 'default')
-    ? config.setup.realms
-    : [{ name: 'default' }, ...config.setup.realms];
-  return declared.map((realm) => {
-    const mountPath = realm.name === 'default' ? '/' : `/realms/${realm.name}/`;
-    return {
-      name: realm.name,
-      issuer: realm.name === 'default' ? config.issuer : `${config.issuer}${mountPath.slice(0, -1)}`,
-      mountPath,
-      lifetimes: resolveLifetimes(realm.ttl),
-      branding: realm.branding,
-    };
-  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { roleListProblem } from '../config/index.ts';
 import { AccountError } from '../errors/index.ts';
 import type { Db } from '../store/database.ts';
 import { deleteAccountPayloads } from '../store/oidc-payload.repository.ts';
@@ -15,6 +16,8 @@ export interface NewUser {
   email_verified?: boolean | undefined;
   claims?: Record<string, unknown> | undefined;
   disabled?: boolean | undefined;
+  roles?: string[] | undefined;
+  groups?: string[] | undefined;
 }
 
 /** How stale a token's claims may be on another instance after a profile change. */
@@ -93,6 +96,10 @@ export class AccountService {
   }
 
   async create(realm: string, user: NewUser): Promise<StoredUser> {
+    for (const name of ['roles', 'groups'] as const) {
+      const problem = user[name] === undefined ? undefined : roleListProblem(user[name], name);
+      if (problem) throw new AccountError(`${problem.field}: ${problem.message}`);
+    }
     if (await findUserByUsername(this.#db, realm, user.username)) {
       throw new AccountError(`user ${user.username} already exists in realm ${realm}`);
     }
@@ -104,6 +111,8 @@ export class AccountService {
       password_hash: await this.#passwordHash(user.password),
       claims: user.claims ?? {},
       disabled: user.disabled ?? false,
+      roles: user.roles ?? [],
+      groups: user.groups ?? [],
     });
     return (await findUserById(this.#db, realm, id))!;
   }
@@ -122,6 +131,8 @@ export class AccountService {
       email_verified: user.email_verified ?? false,
       claims: user.claims ?? {},
       disabled: user.disabled ?? false,
+      roles: user.roles ?? [],
+      groups: user.groups ?? [],
       ...(passwordUnchanged ? {} : { password_hash: await this.#passwordHash(user.password) }),
     });
     this.#forget(realm, existing.id);
@@ -135,6 +146,24 @@ export class AccountService {
     await updateUser(this.#db, realm, user.id, { password_hash: await this.#passwordHash(password) });
     this.#forget(realm, user.id);
     await deleteAccountPayloads(this.#db, realm, user.id);
+  }
+
+  /**
+   * Replaces a user's roles or groups (or both). Tokens already issued keep
+   * what they were issued with (src/oidc/authorisation-claims.ts); the next
+   * ones carry the new lists.
+   */
+  async setAuthorisation(realm: string, username: string, lists: { roles?: string[] | undefined; groups?: string[] | undefined }): Promise<void> {
+    for (const name of ['roles', 'groups'] as const) {
+      const problem = lists[name] === undefined ? undefined : roleListProblem(lists[name], name);
+      if (problem) throw new AccountError(`${problem.field}: ${problem.message}`);
+    }
+    const user = await this.#require(realm, username);
+    await updateUser(this.#db, realm, user.id, {
+      ...(lists.roles ? { roles: lists.roles } : {}),
+      ...(lists.groups ? { groups: lists.groups } : {}),
+    });
+    this.#forget(realm, user.id);
   }
 
   async setDisabled(realm: string, username: string, disabled: boolean): Promise<void> {

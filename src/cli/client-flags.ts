@@ -21,6 +21,7 @@ export interface ClientFlags {
   'jwks-uri'?: string | undefined;
   scope?: string | undefined;
   permission?: string[] | undefined;
+  role?: string[] | undefined;
   'default-resource'?: string | undefined;
   native?: boolean | undefined;
   'logo-uri'?: string | undefined;
@@ -40,6 +41,7 @@ export const CLIENT_FLAG_OPTIONS = {
   'jwks-uri': { type: 'string' },
   scope: { type: 'string' },
   permission: { type: 'string', multiple: true },
+  role: { type: 'string', multiple: true },
   'default-resource': { type: 'string' },
   native: { type: 'boolean' },
   'logo-uri': { type: 'string' },
@@ -57,6 +59,7 @@ const FLAG_FIELDS = [
   ['post-logout-redirect-uri', 'post_logout_redirect_uris'],
   ['scope', 'scope'],
   ['permission', 'permissions'],
+  ['role', 'roles'],
   ['default-resource', 'default_resource'],
   ['jwks-uri', 'jwks_uri'],
   ['logo-uri', 'logo_uri'],

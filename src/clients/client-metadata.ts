@@ -10,6 +10,7 @@ export type { ClientPermission } from '../config/index.ts';
  */
 export const EXTRA_CLIENT_METADATA = [
   'permissions',                            // e.g. ['introspection']: a resource server
+  'roles',                                  // the client's own roles, for client credentials with the `roles` scope
   'default_resource',                       // RFC 8707 resource its tokens are for when it names none
   'refresh_token_requires_offline_access',  // false (default): IFS/Keycloak behaviour
   'ttl',                                    // per-client token lifetimes (seconds)

@@ -6,10 +6,12 @@
  */
 import { brandingNameProblem, brandingUrlProblem, colorProblem } from './branding-rules.ts';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
+import { roleListProblem } from './role-rules.ts';
 import { httpsUrlProblem, resourceIdentifierProblem } from './uri-rules.ts';
 
 export const APPLICATION_TYPES = ['web', 'native'] as const;
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+/** `password` (RFC 6749 §4.3) only for clients that list it: src/oidc/password-grant.ts. */
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 /** client_secret_jwt is absent on purpose: it needs the plain secret as a key, and secrets are stored hashed. */
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export const SECRET_AUTH_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post'];
@@ -84,6 +86,11 @@ const list = (entry: FieldRule, max = Infinity): FieldRule => (value, field, rep
     if (value.indexOf(item) < i) report(`${field}[${i}]`, 'listed twice');
     else entry(item, `${field}[${i}]`, report);
   });
+};
+
+const roleNames: FieldRule = (value, field, report) => {
+  const problem = roleListProblem(value, field);
+  if (problem) report(problem.field, problem.message);
 };
 
 const boolean: FieldRule = (value, field, report) => {
@@ -161,6 +168,7 @@ const keySet: FieldRule = (value, field, report) => {
 
 /**
  * Every field Latchkey accepts: RFC 7591 names, plus its own `permissions`,
+ * `roles` (the client's own, in its client-credentials tokens with the `roles` scope),
  * `default_resource` (the API its tokens are for when it names none, RFC 8707),
  * `refresh_token_requires_offline_access`, `ttl`, `background_uri` and
  * `primary_color` (src/clients/client-metadata.ts). The order is the order
@@ -179,6 +187,7 @@ export const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   post_logout_redirect_uris: list(text(), MAX_REDIRECT_URIS),
   scope: text(scopeProblem),
   permissions: list(oneOf(CLIENT_PERMISSIONS)),
+  roles: roleNames,
   default_resource: text(resourceIdentifierProblem),
   introspection_signed_response_alg: oneOf(SIGNING_ALGORITHMS),
   refresh_token_requires_offline_access: boolean,

@@ -72,6 +72,7 @@ export type ClientMetadata = {
   post_logout_redirect_uris?: string[] | undefined;
   scope?: string | undefined;
   permissions?: ClientPermission[] | undefined;
+  roles?: string[] | undefined;
   default_resource?: string | undefined;
   introspection_signed_response_alg?: SigningAlgorithm | undefined;
   refresh_token_requires_offline_access?: boolean | undefined;
@@ -165,7 +166,7 @@ function combinationProblems(client: ClientDeclaration, { production, secretGene
 
   // Only the code flow signs users in (RFC 9700 §2.1.2: no implicit, no hybrid).
   if (grants.length === 0) report('grant_types', 'at least one grant type is required');
-  else if (grants.includes('refresh_token') && !codeFlow) report('grant_types', 'refresh_token needs authorization_code too');
+  else if (grants.includes('refresh_token') && !codeFlow && !grants.includes('password')) report('grant_types', 'refresh_token needs authorization_code or password too');
   if (client.response_types.includes('code') !== codeFlow) {
     report('response_types', codeFlow ? 'must include code for the authorization_code grant' : 'must be [] without the authorization_code grant');
   }

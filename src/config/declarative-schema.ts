@@ -35,6 +35,9 @@ export const UserSchema = Type.Object({
   email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' })),
   email_verified: Type.Optional(Type.Boolean()),
   disabled: Type.Optional(Type.Boolean()),
+  /** Judged by the role rules (role-rules.ts), like a client's roles. */
+  roles: Type.Optional(Type.Array(Type.Unknown())),
+  groups: Type.Optional(Type.Array(Type.Unknown())),
   name: ProfileClaim,
   given_name: ProfileClaim,
   family_name: ProfileClaim,
@@ -67,6 +70,7 @@ export const RealmSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
   ttl: Type.Optional(LifetimesSchema),
   branding: Type.Optional(RealmBrandingSchema),
+  allow_password_grant_for_public_clients: Type.Optional(Type.Boolean()),
   clients: Type.Optional(Type.Array(ClientEntry, { maxItems: 10_000 })),
   /** Judged by the resource-server rules (resource-server-rules.ts), like clients. */
   resource_servers: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 1000 })),

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors/index.ts';
 import { brandingNameProblem, brandingUrlProblem } from './branding-rules.ts';
 import { checkClient, type ClientDeclaration } from './client-rules.ts';
+import { roleListProblem } from './role-rules.ts';
 import {
   SetupFileSchema,
   type RealmBrandingDeclaration,
@@ -22,6 +23,8 @@ export interface RealmDeclaration {
   name: string;
   ttl?: Partial<TokenLifetimes> | undefined;
   branding?: RealmBrandingDeclaration | undefined;
+  /** Lets public clients that list it use the password grant (src/oidc/password-grant.ts). */
+  allow_password_grant_for_public_clients?: boolean | undefined;
   clients: ClientDeclaration[];
   users: UserDeclaration[];
   resource_servers: ResourceServerDeclaration[];
@@ -112,6 +115,9 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
       const { client } = check;
       if (clientIds.has(client.client_id)) throw new ConfigError(`${clientAt}.client_id`, 'declared twice in this realm', source);
       clientIds.add(client.client_id);
+      if (client.grant_types.includes('password') && client.token_endpoint_auth_method === 'none' && !realm.allow_password_grant_for_public_clients) {
+        throw new ConfigError(`${clientAt}.grant_types`, 'a public client may use the password grant only where its realm sets allow_password_grant_for_public_clients', source);
+      }
       const defaultResource = client['default_resource'];
       if (typeof defaultResource === 'string' && !identifiers.has(defaultResource)) {
         throw new ConfigError(`${clientAt}.default_resource`, 'names no resource server of this realm', source);
@@ -123,6 +129,10 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
     const users = (realm.users ?? []).map((user, u) => {
       const userAt = `${at}.users[${u}]`;
       if (hasControlOrSpace(user.username)) throw new ConfigError(`${userAt}.username`, 'must not contain spaces or control characters', source);
+      for (const list of ['roles', 'groups'] as const) {
+        const problem = user[list] === undefined ? undefined : roleListProblem(user[list], `${userAt}.${list}`);
+        if (problem) throw new ConfigError(problem.field, problem.message, source);
+      }
       const key = user.username.toLowerCase();
       if (usernames.has(key)) throw new ConfigError(`${userAt}.username`, 'declared twice in this realm', source);
       usernames.add(key);
@@ -130,7 +140,13 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
     });
 
     if (realm.branding) checkRealmBranding(realm.branding, `${at}.branding`, source);
-    return { name: realm.name, ...(realm.ttl ? { ttl: realm.ttl } : {}), ...(realm.branding ? { branding: realm.branding } : {}), clients, users, resource_servers: resourceServers };
+    return {
+      name: realm.name,
+      ...(realm.ttl ? { ttl: realm.ttl } : {}),
+      ...(realm.branding ? { branding: realm.branding } : {}),
+      ...(realm.allow_password_grant_for_public_clients ? { allow_password_grant_for_public_clients: true } : {}),
+      clients, users, resource_servers: resourceServers,
+    };
   });
   return { realms };
 }

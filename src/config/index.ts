@@ -33,3 +33,4 @@ export {
   type ResourceServerDeclaration,
   type TokenFormat,
 } from './resource-server-rules.ts';
+export { roleListProblem, MAX_ROLES } from './role-rules.ts';

@@ -9,7 +9,7 @@ import { errors } from 'oidc-provider';
  */
 export type ProtocolError = InstanceType<typeof errors.OIDCProviderError>;
 export const ProtocolError = errors.OIDCProviderError;
-export const { InvalidRequest, InvalidClient, InvalidClientAuth, InvalidGrant, InvalidScope, SessionNotFound, UnauthorizedClient } = errors;
+export const { InvalidRequest, InvalidClient, InvalidClientAuth, InvalidGrant, InvalidScope, InvalidTarget, SessionNotFound, UnauthorizedClient } = errors;
 
 /** temporarily_unavailable answered with 503 (+ Retry-After) instead of the engine's 400. */
 export class ServiceUnavailableError extends errors.TemporarilyUnavailable {
@@ -27,6 +27,18 @@ export class TooManyAttemptsError extends errors.InvalidClient {
 
   constructor(retryAfter: number) {
     super('too many failed client authentication attempts; retry later');
+    this.status = 429;
+    this.statusCode = 429;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** invalid_grant, answered with 429 + Retry-After while sign-ins for the account or from the address are braked. */
+export class TooManySignInAttemptsError extends errors.InvalidGrant {
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number) {
+    super('too many failed sign-in attempts; retry later');
     this.status = 429;
     this.statusCode = 429;
     this.retryAfter = retryAfter;

@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { AccountService } from '../accounts/account-service.ts';
+import type { PasswordSignIn } from '../accounts/password-sign-in.ts';
 import type { InteractionClaims } from '../oidc/interaction-claims.ts';
 import type { RealmSettings } from '../oidc/provider-factory.ts';
-import type { LoginLimiters } from '../rate-limits/login-limiters.ts';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
 import { HostRoutes } from './endpoints.ts';
 import { requestErrors, statusOf } from '../errors/index.ts';
@@ -27,12 +26,11 @@ export interface MountedRealm {
 export interface AppDeps {
   logger: Logger;
   realms: readonly MountedRealm[];
-  accounts: AccountService;
   ping: () => Promise<void>;
   /** A unit of work per request (src/store/unit-of-work.ts). */
   unitOfWork: () => UnitOfWork;
-  /** Brakes on failed sign-ins, shared by every realm, made once by the composition root. */
-  loginLimiters: LoginLimiters;
+  /** Password check and brakes on failed sign-ins, shared by every realm, made once by the composition root. */
+  signIn: PasswordSignIn;
   trustProxy: boolean;
   jwks?: JwksOptions;
   /** One log line per request at info (LATCHKEY_LOG_REQUESTS); otherwise at debug (src/http/request-log.ts). */
@@ -111,9 +109,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       mountPath: settings.mountPath,
       assetsPath: ASSETS_PATH,
       issuerOrigin: new URL(settings.issuer).origin,
-      accounts: deps.accounts,
       realmBranding: settings.branding,
-      loginLimiters: deps.loginLimiters,
+      signIn: deps.signIn,
       unitOfWork: deps.unitOfWork,
       claimConsent: (uid: string) => realm.interactions.claimConsent(uid),
     });

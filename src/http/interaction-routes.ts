@@ -1,11 +1,10 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import type { AccountService } from '../accounts/account-service.ts';
 import {
   databaseUnavailable, ForbiddenOriginError, InvalidRequest, isOutage, SessionNotFound, statusOf, toProtocolError,
 } from '../errors/index.ts';
-import type { LoginLimiters } from '../rate-limits/login-limiters.ts';
+import type { PasswordSignIn } from '../accounts/password-sign-in.ts';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
 import { brandingFor, brandingStylesheet, pageBrandingFor, type RealmBranding } from './branding.ts';
 import { fastifyErrorAnswer, replyWithError } from './error-replies.ts';
@@ -33,15 +32,14 @@ export interface InteractionRoutesOptions {
   mountPath: string;
   assetsPath: string;
   issuerOrigin: string;
-  accounts: AccountService;
   /** The realm's default branding, which clients override. */
   realmBranding?: RealmBranding | undefined;
   /** A unit of work per submission: its writes commit together or not at all (src/store/unit-of-work.ts). */
   unitOfWork: () => UnitOfWork;
   /** Of concurrent consent submissions for one interaction, exactly one gets true (src/oidc/interaction-claims.ts). */
   claimConsent: (uid: string) => Promise<boolean>;
-  /** Brakes on failed sign-ins, made once per process by the composition root (src/latchkey.ts). */
-  loginLimiters: LoginLimiters;
+  /** Password check with the brakes on failed sign-ins, made once per process by the composition root (src/latchkey.ts). */
+  signIn: PasswordSignIn;
 }
 
 const LoginBody = {
@@ -56,8 +54,7 @@ const LoginBody = {
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 export async function interactionRoutes(app: FastifyInstance, options: InteractionRoutesOptions): Promise<void> {
-  const { provider: current, realm, mountPath, assetsPath, accounts } = options;
-  const limiters = options.loginLimiters;
+  const { provider: current, realm, mountPath, assetsPath } = options;
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const base = `${mountPath}interaction/:uid`;
 
@@ -170,30 +167,19 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const details = await current().interactionDetails(request.raw, reply.raw);
     if (details.prompt.name !== 'login' || details.uid !== request.params.uid) throw new SessionNotFound('interaction mismatch');
     const { login, password } = request.body;
-    // Braked per account whatever spelling of it was typed (src/rate-limits/login-limiters.ts).
-    const attempt = { realm, accountId: await accounts.resolveLogin(realm, login), login, ip: request.ip };
-    const wait = limiters.retryAfter(attempt);
-    if (wait > 0) {
+    const outcome = await options.signIn.check({ realm, login, password, ip: request.ip });
+    if (outcome.kind === 'braked') {
+      const wait = outcome.retryAfter;
       reply.header('retry-after', String(wait));
       return renderLogin(reply, details, request.params.uid, {
         login, status: 429, error: `Too many sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`,
       });
     }
-    // Counted before the check and forgiven if it succeeds, so that
-    // concurrent guesses are braked after the limit like a sequence is.
-    limiters.recordFailure(attempt);
-    let user;
-    try {
-      user = await accounts.authenticate(realm, login, password);
-    } catch (error) {
-      limiters.forgive(attempt); // nothing was checked
-      throw error;
-    }
-    if (user) limiters.forgive(attempt);
-    if (!user) {
+    if (outcome.kind === 'refused') {
       // One message whether the user is unknown or the password wrong.
       return renderLogin(reply, details, request.params.uid, { login, error: 'Incorrect username or password.', status: 401 });
     }
+    const { user } = outcome;
     return finish(request, reply, {
       login: { accountId: user.id, amr: ['pwd'], remember: true },
     }, false);

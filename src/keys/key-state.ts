@@ -15,7 +15,7 @@ export interface KeySchedule {
   activates_at?: string;
   /** Stops signing then (its successor's activation). */
   retires_at?: string;
-  /** Leaves the JWKS then: every token it signed has expired. */
+  /** Leaves the JWKS then: every token it signed (ID tokens, JWT access tokens: src/oidc/signed-token-lifetime.ts) has expired. */
   drop_at?: string;
 }
 

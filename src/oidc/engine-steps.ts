@@ -34,10 +34,18 @@ import {
  *   resourceIndicators                 resource servers, default_resource, invalid_target (RFC 8707; src/oidc/resource-indicators.ts)
  *   authenticationClaims               auth_time, acr, sid in JWT access tokens (RFC 9068 §2.2)
  *
+ * Provider middleware:
+ *   advertiseGrantTypeWhenUsed         discovery lists an opt-in grant (password) only where a client has it (RFC 8414 §2)
+ *
  * JWT access tokens that stay under control (src/oidc/structured-access-tokens.ts):
  *   recordJwtAccessTokens              stored like opaque ones, by jti digest, marked format jwt
  *   admitJwtsAtIntrospectionAndRevocation  a JWT reaches those two endpoints as a MACed in-process handle
  *   JwtAwareAdapter                    the handle finds the record once the JWT verifies (RFC 9068 §4, RFC 7662, RFC 7009)
+ *   JwtVerifier                        a verified JWT's jti and exp remembered until exp; liveness still read every time (src/oidc/jwt-verifier.ts)
+ *   refuseAccessTokensAsIdTokenHints   an at+jwt is never taken as an id_token_hint (RFC 9068 §2.1, OIDC Core §3.1.2.1)
+ *
+ * The password grant, opt-in per client (src/oidc/password-grant.ts):
+ *   installPasswordGrant               RFC 6749 §4.3 with the sign-in page's argon2id and brakes
  */
 
 /** What the HTTP layer knows about a request before the engine runs. */
@@ -280,4 +288,32 @@ export async function introspectionPolicy(_ctx: unknown, client: { clientId: str
   if (token.clientId === client.clientId) return true;
   const granted = client.metadata()['permissions'];
   return Array.isArray(granted) && granted.includes('introspection');
+}
+
+/**
+ * Discovery's grant_types_supported (RFC 8414 §2) lists what the engine can
+ * do; an opt-in grant such as `password` (src/oidc/password-grant.ts) is
+ * registered on every realm's provider, so that a client given it at run
+ * time can use it at once, but is listed only in a realm where some client
+ * has it. Asked at most every few seconds; when the database cannot say,
+ * the grant is left out (discovery never fails for it).
+ */
+export function advertiseGrantTypeWhenUsed(provider: Provider, grantType: string, used: () => Promise<boolean>, ttlMs = 5_000): void {
+  let known: { used: boolean; at: number } | undefined;
+  const isUsed = async () => {
+    if (known && Date.now() - known.at < ttlMs) return known.used;
+    try {
+      known = { used: await used(), at: Date.now() };
+      return known.used;
+    } catch {
+      return false;
+    }
+  };
+  provider.use(async function advertiseWhenUsed(ctx: Context, next: Next) {
+    await next();
+    if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
+    const body = ctx.body as { grant_types_supported?: unknown } | undefined;
+    if (!Array.isArray(body?.grant_types_supported) || await isUsed()) return;
+    ctx.body = { ...body, grant_types_supported: body.grant_types_supported.filter((type) => type !== grantType) };
+  });
 }

@@ -5,16 +5,25 @@ import { EXTRA_CLIENT_METADATA } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
 import { algorithmsServedBy, SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
 import { isScopeToken } from '../config/index.ts';
+import { outageAsProtocolError } from '../errors/index.ts';
 import type { KeySet } from '../keys/signing-keys.ts';
+import { someClientHasGrantType } from '../store/client.repository.ts';
 import type { Db } from '../store/database.ts';
 import type { ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts';
+import { AUTHORISATION_SCOPES, authorisationClaims } from './authorisation-claims.ts';
 import { ClientAdapter } from './client-adapter.ts';
 import { installClientAuthentication } from './client-authentication.ts';
-import { capRefreshTokenAtGrant, introspectionPolicy, refuseUndeclaredClientCredentialsScopes } from './engine-steps.ts';
+import {
+  advertiseGrantTypeWhenUsed, capRefreshTokenAtGrant, introspectionPolicy, refuseUndeclaredClientCredentialsScopes,
+} from './engine-steps.ts';
+import { engineScopes } from './engine-configuration.ts';
+import { installPasswordGrant, PASSWORD_GRANT, type PasswordGrantDeps } from './password-grant.ts';
 import { PayloadAdapter } from './payload-adapter.ts';
 import { resourceIndicators, type ResourceServerDirectory } from './resource-indicators.ts';
+import { JwtVerifier, verificationKeysOf } from './jwt-verifier.ts';
 import {
-  admitJwtsAtIntrospectionAndRevocation, authenticationClaims, JwtAwareAdapter, JwtHandles, recordJwtAccessTokens, verificationKeysOf,
+  admitJwtsAtIntrospectionAndRevocation, authenticationClaims, JwtAwareAdapter, JwtHandles, recordJwtAccessTokens,
+  refuseAccessTokensAsIdTokenHints,
 } from './structured-access-tokens.ts';
 import type { PayloadLookups } from './payload-lookups.ts';
 import { lifetimeFor, type TokenLifetimes } from './token-lifetimes.ts';
@@ -29,6 +38,8 @@ export interface RealmSettings {
   lifetimes: TokenLifetimes;
   /** Default branding of the realm's pages (src/http/branding.ts), which clients override. */
   branding?: Record<string, string | undefined> | undefined;
+  /** Public clients listing `password` may use it (src/oidc/password-grant.ts); confidential ones only otherwise. */
+  passwordGrantForPublicClients?: boolean | undefined;
 }
 
 /** HTML that oidc-provider renders itself; supplied by the HTTP layer. */
@@ -65,6 +76,8 @@ export interface ProviderDeps {
   lookups: PayloadLookups;
   /** The realm's resource servers (RFC 8707), looked up as tokens are requested. */
   resourceServers: ResourceServerDirectory;
+  /** A person's password checked with the sign-in brakes, for the password grant (src/accounts/password-sign-in.ts). */
+  signIn: PasswordGrantDeps['signIn'];
 }
 
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
@@ -77,13 +90,18 @@ const ACCESS_TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
  * added at run time, so the realm's scope set is live: it holds every scope
  * any client of the realm declares, added as clients are loaded.
  */
-function realmScopes(known: readonly string[]): { set: Set<string>; learn(metadata: Record<string, unknown>): void } {
-  const set = new Set([...OIDC_SCOPES, ...known.filter(isScopeToken)]);
+function realmScopes(known: readonly string[]): { set: ReadonlySet<string>; learn(metadata: Record<string, unknown>): void; adopt(engine: Set<string>): void } {
+  let set = new Set([...OIDC_SCOPES, ...known.filter(isScopeToken)]);
   return {
-    set,
+    get set() { return set; },
     learn(metadata) {
       if (typeof metadata['scope'] !== 'string') return;
       for (const scope of metadata['scope'].split(' ')) if (isScopeToken(scope)) set.add(scope);
+    },
+    /** From now on, learn into the engine's own copy of the set (src/oidc/engine-configuration.ts). */
+    adopt(engine) {
+      for (const scope of set) engine.add(scope);
+      set = engine;
     },
   };
 }
@@ -105,7 +123,29 @@ export function createProvider(deps: ProviderDeps): Provider {
       token?.resourceServer?.accessTokenTTL ?? lifetimeFor(kind, realm.lifetimes, client?.ttl);
 
   const jwtHandles = new JwtHandles();
-  const verificationKeys = verificationKeysOf(realm.issuer, deps.keys);
+  // One per provider, shared by the access-token models' adapters: a key rotation builds a new provider, and with it a new verifier.
+  const jwtVerifier = new JwtVerifier(verificationKeysOf(realm.issuer, deps.keys));
+
+  const resources = resourceIndicators(realm, deps.resourceServers, {
+    signingAlgs: deps.keys.signingAlgs,
+    onLoad: (server) => scopes.learn({ scope: server.scopes.join(' ') }),
+  });
+  // Accounts are read inside the engine as its adapters are: an outage there is the engine's 503, not its 500.
+  const findActiveUser = (accountId: string) => deps.accounts.findActive(realm.name, accountId).catch((error: unknown) => {
+    throw outageAsProtocolError(error);
+  });
+  const findAccount: NonNullable<Configuration['findAccount']> = async (_ctx, sub) => {
+    const user = await findActiveUser(sub);
+    if (!user) return undefined;
+    return { accountId: user.id, claims: async (_use, scope) => accountClaims(user, scope) as { sub: string } };
+  };
+  // IFS/Keycloak behaviour: a client allowed the refresh_token grant gets one
+  // without asking for offline_access, unless it opts into requiring it.
+  const issueRefreshToken = async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean; metadata(): Record<string, unknown> }, source: { scopes: Set<string> }) =>
+    client.grantTypeAllowed('refresh_token')
+    && (!client.metadata()['refresh_token_requires_offline_access'] || source.scopes.has('offline_access'));
+
+  const withAuthorisation = authorisationClaims(findActiveUser);
 
   const refreshTokenTtl = capRefreshTokenAtGrant((client) => lifetimeFor('refresh_token', realm.lifetimes, client?.ttl));
 
@@ -115,7 +155,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: (model: string) => {
       if (model === 'Client') return clientAdapter;
       const payloads = new PayloadAdapter(db, realm.name, model, { lookups: deps.lookups });
-      return ACCESS_TOKEN_MODELS.has(model) ? new JwtAwareAdapter(payloads, jwtHandles, () => verificationKeys) : payloads;
+      if (ACCESS_TOKEN_MODELS.has(model)) return new JwtAwareAdapter(payloads, jwtHandles, jwtVerifier);
+      // Asked about every token presented at introspection and revocation, JWTs included; it holds none.
+      return model === 'RefreshToken' ? new JwtAwareAdapter(payloads, jwtHandles, undefined) : payloads;
     },
 
     // Persistent keys from disk; never oidc-provider's public development keystore.
@@ -129,20 +171,22 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
 
-    claims: { ...CLAIMS_BY_SCOPE, openid: ['sub'] } as unknown as Configuration['claims'],
+    // roles and groups reach ID tokens too, whatever the engine's conformIdTokenClaims keeps for userinfo
+    // (OIDC Core §5.4 speaks of profile, email, address and phone only); accountClaims gives them only with their scope.
+    claims: { ...CLAIMS_BY_SCOPE, openid: ['sub', ...AUTHORISATION_SCOPES] } as unknown as Configuration['claims'],
     scopes: scopes.set,
 
     // JWT access tokens (RFC 9068) carry auth_time, acr and sid where a user signed in.
     formats: { customizers: { jwt: authenticationClaims } },
 
-    // Requested client_credentials scopes are refused, not dropped (src/oidc/engine-steps.ts).
-    extraTokenClaims: refuseUndeclaredClientCredentialsScopes,
-
-    findAccount: async (_ctx, sub) => {
-      const user = await deps.accounts.findActive(realm.name, sub);
-      if (!user) return undefined;
-      return { accountId: user.id, claims: async () => accountClaims(user) as { sub: string } };
+    // Requested client_credentials scopes are refused, not dropped (src/oidc/engine-steps.ts);
+    // then roles and groups with their scopes (src/oidc/authorisation-claims.ts).
+    extraTokenClaims: async (ctx, token) => {
+      await refuseUndeclaredClientCredentialsScopes(ctx, token);
+      return withAuthorisation(ctx, token);
     },
+
+    findAccount,
 
     interactions: { url: (_ctx, interaction) => `${realm.mountPath}interaction/${interaction.uid}` },
 
@@ -159,10 +203,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       jwtIntrospection: { enabled: true },
       userinfo: { enabled: true },
       // RFC 8707: tokens for the realm's resource servers, JWTs where their policy says so (RFC 9068).
-      resourceIndicators: resourceIndicators(realm, deps.resourceServers, {
-        signingAlgs: deps.keys.signingAlgs,
-        onLoad: (server) => scopes.learn({ scope: server.scopes.join(' ') }),
-      }),
+      resourceIndicators: resources,
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: deps.pages.logoutSource,
@@ -199,11 +240,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
     // Rotate every refresh token for every client; replay of a rotated one revokes the grant.
     rotateRefreshToken: true,
-    // IFS/Keycloak behaviour: a client allowed the refresh_token grant gets one
-    // without asking for offline_access, unless it opts into requiring it.
-    issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token')
-      && (!client.metadata()['refresh_token_requires_offline_access'] || code.scopes.has('offline_access')),
+    issueRefreshToken: (ctx, client, code) => issueRefreshToken(ctx, client, code),
 
     ttl: {
       AccessToken: accessTokenTtl('access_token'),
@@ -220,6 +257,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(realm.issuer, configuration);
+  scopes.adopt(engineScopes(provider));
   // Behind a TLS-terminating proxy only when told so (RFC 9700 §4.13).
   provider.proxy = deps.trustProxy;
   // One hop, as in the Fastify app (src/http/build-app.ts): ctx.ip is the address the proxy saw.
@@ -231,6 +269,19 @@ export function createProvider(deps: ProviderDeps): Provider {
   // the client exists or not (src/oidc/client-authentication.ts).
   recordJwtAccessTokens(provider);
   admitJwtsAtIntrospectionAndRevocation(provider, jwtHandles);
+  refuseAccessTokensAsIdTokenHints(provider);
+
+  // RFC 6749 §4.3, opt-in per client; discovery lists it only where a client has it (src/oidc/engine-steps.ts).
+  installPasswordGrant(provider, {
+    realm: realm.name,
+    allowPublicClients: realm.passwordGrantForPublicClients ?? false,
+    signIn: (attempt) => deps.signIn(attempt).catch((error: unknown) => { throw outageAsProtocolError(error); }),
+    scopes,
+    resources,
+    findAccount: findAccount as PasswordGrantDeps['findAccount'],
+    issueRefreshToken,
+  });
+  advertiseGrantTypeWhenUsed(provider, PASSWORD_GRANT, () => someClientHasGrantType(db, realm.name, PASSWORD_GRANT));
 
   installClientAuthentication(provider, {
     realm: realm.name, secrets: deps.secrets, limiters: deps.clientAuthLimiters, renderError: deps.pages.renderError,

@@ -1,5 +1,7 @@
 import { errors, type Configuration } from 'oidc-provider';
 import type { ResourceServerDeclaration } from '../config/resource-server-rules.ts';
+import { outageAsProtocolError } from '../errors/index.ts';
+import { AUTHORISATION_SCOPES } from './authorisation-claims.ts';
 import type { TokenLifetimes } from './token-lifetimes.ts';
 
 /** What the resource-indicator steps need to know of a realm's resource servers. */
@@ -36,7 +38,8 @@ export function resourceIndicators(
   const find = async (identifier: string) => {
     const hit = cache.get(identifier);
     if (hit && Date.now() - hit.at < ttlMs) return hit.server;
-    const server = await directory.find(realm.name, identifier);
+    // Read inside the engine, as its adapters read: an outage is its 503, not its 500.
+    const server = await directory.find(realm.name, identifier).catch((error: unknown) => { throw outageAsProtocolError(error); });
     if (server) onLoad?.(server);
     if (cache.size > 1000) cache.clear();
     cache.set(identifier, { at: Date.now(), server });
@@ -69,7 +72,8 @@ export function resourceIndicators(
         throw new errors.InvalidTarget(`no active key signs ${algorithm}, which this resource server's access tokens need`);
       }
       return {
-        scope: server.scopes.join(' '),
+        // Every API also takes roles and groups, so that its tokens can carry them (src/oidc/authorisation-claims.ts).
+        scope: [...new Set([...server.scopes, ...AUTHORISATION_SCOPES])].join(' '),
         audience: server.identifier,
         // Without its own lifetime: the realm's (or the client's) access-token or client-credentials lifetime.
         ...(lifetime === undefined ? {} : { accessTokenTTL: lifetime }),

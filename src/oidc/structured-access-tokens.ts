@@ -1,9 +1,9 @@
-import { createHmac, createPublicKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { decodeProtectedHeader, jwtVerify, type JWSHeaderParameters } from 'jose';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Adapter, AdapterPayload, Configuration } from 'oidc-provider';
-import { algorithmsServedBy } from '../keys/algorithms.ts';
-import type { KeySet } from '../keys/signing-keys.ts';
+import type { JwtVerifier } from './jwt-verifier.ts';
+import { PASSWORD_SIGN_IN_ENTITY } from './password-grant.ts';
 
 /**
  * JWT access tokens (RFC 9068) that stay under the server's control.
@@ -27,13 +27,28 @@ import type { KeySet } from '../keys/signing-keys.ts';
  *    engine's "no structured tokens" step lets through.
  * 3. `JwtAwareAdapter.find(handle)`: checks the MAC, then verifies the JWT
  *    (a key the realm publishes, asymmetric algorithms only, `typ: at+jwt`,
- *    `iss` the realm's issuer; never a key named by the token) and returns
- *    its record as an opaque one. From there the engine answers exactly as
- *    for an opaque token: same policy, same fields, `active: false` when it
- *    is expired, revoked or anything fails.
+ *    `iss` the realm's issuer; never a key named by the token; a verified
+ *    token's jti and exp are remembered, src/oidc/jwt-verifier.ts) and
+ *    returns its record, read from the database every time, as an opaque
+ *    one. From there the engine answers exactly as for an opaque token: same
+ *    policy, same fields, `active: false` when it is expired, revoked or
+ *    anything fails.
+ * 4. `refuseAccessTokensAsIdTokenHints`: a JWT access token is signed by the
+ *    realm's keys like an ID token; where a resource server's identifier is
+ *    also a client's id (Entra-style `api://<client-id>`) and their
+ *    algorithms match, the engine's id_token_hint check (signature, issuer,
+ *    audience; not `typ`) would take it as that client's ID token, at the
+ *    authorization endpoint and at logout. `typ: at+jwt` is refused there.
  */
 
-const HANDLE_PREFIX = '~jwt~';
+/**
+ * Never the start of an opaque token (the engine's are base64url). Its '.'
+ * gives a handle 4 or 6 dot-separated parts, never a compact JOSE's 3 or 5:
+ * the engine's own structured-token test (rejectStructuredTokens) dismisses
+ * it at a glance, as it does an opaque token, instead of decoding a header
+ * that fails only after an exception.
+ */
+const HANDLE_PREFIX = '~jwt.~';
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 type ModelClass = { prototype: { getValueAndPayload(): Promise<{ value: string; payload?: AdapterPayload }> } };
@@ -65,15 +80,21 @@ export function recordJwtAccessTokens(provider: Provider): void {
 
 /** Internal handles for JWTs presented at introspection and revocation; valid in this process only. */
 export class JwtHandles {
-  readonly #key = randomBytes(32);
+  // A KeyObject, not a Buffer: Node prepares a Buffer key anew for every createHmac, several times the cost of the MAC itself.
+  readonly #key = createSecretKey(randomBytes(32));
 
   wrap(jwt: string): string {
     return `${HANDLE_PREFIX}${jwt}~${this.#mac(jwt)}`;
   }
 
+  /** Whether `value` is shaped as a handle, made here or not; such a value is never an opaque token. */
+  isHandleShaped(value: string): boolean {
+    return value.startsWith(HANDLE_PREFIX);
+  }
+
   /** The JWT inside a handle this process made, or undefined for anything else. */
   unwrap(value: string): string | undefined {
-    if (!value.startsWith(HANDLE_PREFIX)) return undefined;
+    if (!this.isHandleShaped(value)) return undefined;
     const end = value.lastIndexOf('~');
     if (end <= HANDLE_PREFIX.length) return undefined;
     const jwt = value.slice(HANDLE_PREFIX.length, end);
@@ -127,63 +148,41 @@ function isStructured(token: string): boolean {
   }
 }
 
-/** The realm's published keys, as public keys by kid, with the algorithms each may verify. */
-export interface RealmVerificationKeys {
-  issuer: string;
-  keys: Map<string, { key: KeyObject; algorithms: string[] }>;
-  algorithms: string[];
-}
-
-export function verificationKeysOf(issuer: string, keySet: KeySet): RealmVerificationKeys {
-  const keys = new Map<string, { key: KeyObject; algorithms: string[] }>();
-  for (const published of keySet.published) {
-    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = published.jwk as Record<string, unknown>;
-    keys.set(published.kid, { key: createPublicKey({ key: publicJwk as never, format: 'jwk' }), algorithms: algorithmsServedBy(published.alg) });
-  }
-  return { issuer, keys, algorithms: [...new Set([...keys.values()].flatMap((k) => k.algorithms))] };
-}
-
 /**
  * Step 3, the storage side: for AccessToken and ClientCredentials, a handle
  * made by step 2 finds the record of the JWT inside it once the JWT is
- * verified; every other id behaves exactly as with the inner adapter.
+ * verified; every other id behaves exactly as with the inner adapter. The
+ * engine asks all three token models about a presented token at once, and
+ * RefreshToken gets a verifier of `undefined`: it holds no JWTs, so a handle
+ * finds nothing there without a database round trip. The two that do
+ * share one verifier, so the JWT is verified once, and their lookups of the
+ * jti then arrive together and go out as one statement
+ * (src/oidc/payload-lookups.ts).
  */
 export class JwtAwareAdapter implements Adapter {
   readonly #inner: Adapter;
   readonly #handles: JwtHandles;
-  readonly #keys: () => RealmVerificationKeys;
+  readonly #verifier: JwtVerifier | undefined;
 
-  constructor(inner: Adapter, handles: JwtHandles, keys: () => RealmVerificationKeys) {
+  constructor(inner: Adapter, handles: JwtHandles, verifier: JwtVerifier | undefined) {
     this.#inner = inner;
     this.#handles = handles;
-    this.#keys = keys;
+    this.#verifier = verifier;
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const jwt = this.#handles.unwrap(id);
-    if (jwt === undefined) return (await this.#inner.find(id)) ?? undefined;
-    const jti = await this.#verifiedJti(jwt);
+    if (!this.#handles.isHandleShaped(id)) return (await this.#inner.find(id)) ?? undefined;
+    // Whatever else it is, it is no opaque token: nothing to ask the database unless it is our handle of a JWT that verifies.
+    const verifier = this.#verifier;
+    const jwt = verifier && this.#handles.unwrap(id);
+    if (!verifier || jwt === undefined) return undefined;
+    const jti = await verifier.verifiedJti(jwt);
     if (jti === undefined) return undefined;
     const record = (await this.#inner.find(jti)) ?? undefined;
     if (record?.['format'] !== 'jwt' || record.jti !== jti) return undefined;
     // Reached through its verified JWT: the engine may treat it as the opaque record it is.
     const { format: _format, ...opaque } = record as AdapterPayload & { format?: string };
     return opaque;
-  }
-
-  async #verifiedJti(jwt: string): Promise<string | undefined> {
-    const { issuer, keys, algorithms } = this.#keys();
-    try {
-      const { payload } = await jwtVerify(jwt, (header: JWSHeaderParameters) => {
-        // Only a key this realm publishes, chosen by kid, for an algorithm it serves; jku, x5u and jwk are never followed.
-        const entry = header.kid === undefined ? undefined : keys.get(header.kid);
-        if (!entry || !entry.algorithms.includes(header.alg ?? '')) throw new Error('no such key');
-        return entry.key;
-      }, { issuer, typ: 'at+jwt', algorithms, clockTolerance: 0 });
-      return typeof payload.jti === 'string' ? payload.jti : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -217,12 +216,13 @@ type JwtFormatCustomizer = NonNullable<NonNullable<NonNullable<Configuration['fo
 /**
  * RFC 9068 §2.2: `auth_time`, `acr` and `sid` where the token comes from a
  * user's authentication, taken from the code or refresh token being
- * exchanged (what the engine recorded at sign-in), never from the request.
+ * exchanged (what the engine recorded at sign-in) or from the password
+ * grant's sign-in, never from the request.
  */
 export const authenticationClaims: JwtFormatCustomizer = (ctx, token, jwt) => {
   if ((token as { kind?: string }).kind !== 'AccessToken') return;
-  const entities = (ctx as unknown as { oidc?: { entities?: { AuthorizationCode?: Exchanged; RefreshToken?: Exchanged } } }).oidc?.entities;
-  const source = entities?.AuthorizationCode ?? entities?.RefreshToken;
+  const entities = (ctx as unknown as { oidc?: { entities?: Record<string, Exchanged | undefined> } }).oidc?.entities;
+  const source = entities?.['AuthorizationCode'] ?? entities?.['RefreshToken'] ?? entities?.[PASSWORD_SIGN_IN_ENTITY];
   if (!source) return;
   const payload = jwt.payload as Record<string, unknown>;
   if (typeof source.authTime === 'number') payload['auth_time'] = source.authTime;
@@ -230,3 +230,25 @@ export const authenticationClaims: JwtFormatCustomizer = (ctx, token, jwt) => {
   const sid = (token as { sid?: string }).sid ?? source.sid;
   if (typeof sid === 'string') payload['sid'] = sid;
 };
+
+type IdTokenClass = { validate(jwt: string, client: unknown): Promise<unknown> };
+
+/** Step 4: an `at+jwt` is never an ID token hint (RFC 9068 §2.1 `typ`, OIDC Core §3.1.2.1 id_token_hint). */
+export function refuseAccessTokensAsIdTokenHints(provider: Provider): void {
+  const IdToken = provider.IdToken as unknown as IdTokenClass;
+  const validate = IdToken.validate.bind(IdToken);
+  IdToken.validate = async (jwt, client) => {
+    let typ: unknown;
+    try {
+      typ = decodeProtectedHeader(jwt).typ;
+    } catch {
+      // Not a JWS at all: the engine's own check refuses it as it always did.
+    }
+    // RFC 8725 §3.11: media types compare case-insensitively, with or without application/.
+    if (typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === 'at+jwt') {
+      // Answered by the engine as any hint that does not validate (invalid_request).
+      throw new Error('an access token is not an ID token');
+    }
+    return validate(jwt, client);
+  };
+}

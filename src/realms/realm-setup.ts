@@ -36,7 +36,7 @@ export async function applySetup(
       report.clients[await services.clients.put(realm.name, { ...client })] += 1;
     }
     for (const user of realm.users) {
-      const { username, password, email, email_verified: emailVerified, disabled, claims, ...profile } = user;
+      const { username, password, email, email_verified: emailVerified, disabled, claims, roles, groups, ...profile } = user;
       const declared = {
         username,
         password,
@@ -44,6 +44,9 @@ export async function applySetup(
         email_verified: emailVerified ?? false,
         disabled: disabled ?? false,
         claims: { ...profile, ...claims },
+        // Checked by the role rules when the file was read (src/config/declarative-setup.ts).
+        roles: (roles ?? []) as string[],
+        groups: (groups ?? []) as string[],
       };
       const existing = await services.accounts.findByUsername(realm.name, username);
       if (existing) {

@@ -22,6 +22,18 @@ export async function listClients(db: Db, realm: string): Promise<StoredClient[]
     .execute();
 }
 
+/** Whether any client of the realm lists the grant type (for discovery, which lists opt-in grants only where used). */
+export async function someClientHasGrantType(db: Db, realm: string, grantType: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('clients')
+    .select(sql<number>`1`.as('one'))
+    .where('realm', '=', realm)
+    .where(sql<boolean>`metadata->'grant_types' @> ${JSON.stringify([grantType])}::jsonb`)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Inserts or replaces a client; returns true when it was newly created. */
 export async function upsertClient(
   db: Db,

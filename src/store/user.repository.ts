@@ -11,6 +11,8 @@ export interface UserFields {
   password_hash: string;
   claims: Record<string, unknown>;
   disabled: boolean;
+  roles: string[];
+  groups: string[];
 }
 
 export async function findUserById(db: Db, realm: string, id: string): Promise<StoredUser | undefined> {
@@ -50,17 +52,19 @@ export async function listUsers(db: Db, realm: string): Promise<StoredUser[]> {
 export async function insertUser(db: Db, realm: string, id: string, fields: UserFields): Promise<void> {
   await db
     .insertInto('users')
-    .values({ realm, id, ...fields, claims: JSON.stringify(fields.claims) })
+    .values({ realm, id, ...fields, claims: JSON.stringify(fields.claims), roles: JSON.stringify(fields.roles), groups: JSON.stringify(fields.groups) })
     .execute();
 }
 
 export async function updateUser(db: Db, realm: string, id: string, fields: Partial<UserFields>): Promise<void> {
-  const { claims, ...rest } = fields;
+  const { claims, roles, groups, ...rest } = fields;
   await db
     .updateTable('users')
     .set({
       ...rest,
       ...(claims ? { claims: JSON.stringify(claims) } : {}),
+      ...(roles ? { roles: JSON.stringify(roles) } : {}),
+      ...(groups ? { groups: JSON.stringify(groups) } : {}),
       ...(fields.password_hash ? { password_changed_at: sql<Date>`now()` } : {}),
       updated_at: sql<Date>`now()`,
     })

@@ -12,6 +12,10 @@ export interface UserTable {
   /** Extra claims released per scope (name, given_name, …). */
   claims: ColumnType<Record<string, unknown>, string | undefined, string>;
   disabled: Generated<boolean>;
+  /** Role names, released as the `roles` claim with the `roles` scope. */
+  roles: ColumnType<string[], string | undefined, string>;
+  /** Group names, released as the `groups` claim with the `groups` scope. */
+  groups: ColumnType<string[], string | undefined, string>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   password_changed_at: Generated<Date>;

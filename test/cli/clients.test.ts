@@ -71,7 +71,7 @@ t.test('public, native and other-realm clients', async (t) => {
   t.notMatch(spa.stdout, /client_secret/, 'a public client gets no secret');
   const desktop = await sandbox.run(['clients', 'add', 'desktop', '--native', '--redirect-uri', 'http://127.0.0.1/cb']);
   t.equal(desktop.status, 0, `a native client may use a loopback redirect: ${desktop.stderr}`);
-  const gateway = await sandbox.run(['clients', 'add', 'gateway', '--realm', 'partners', '--grant', 'client_credentials', '--permission', 'introspection']);
+  const gateway = await sandbox.run(['clients', 'add', 'gateway', '--realm', 'partners', '--grant', 'client_credentials', '--permission', 'introspection', '--role', 'gateway']);
   t.equal(gateway.status, 0, gateway.stderr);
   t.match(gateway.stdout, /client_secret: \S+/);
 
@@ -89,6 +89,7 @@ t.test('public, native and other-realm clients', async (t) => {
   const partners = JSON.parse((await sandbox.run(['clients', 'list', '--realm', 'partners', '--json'])).stdout) as Array<Record<string, unknown>>;
   t.same(partners.map((c) => c.client_id), ['gateway'], 'the other realm has its own clients');
   t.same(partners[0]?.permissions, ['introspection']);
+  t.same(partners[0]?.roles, ['gateway'], 'its own roles, for client credentials');
 });
 
 t.test('remove deletes the client; its secret stops working; removing it again is 1', async (t) => {

@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import t from 'tap';
-import { cliSandbox } from './cli-sandbox.ts';
+import { cliSandbox, migrateSandbox, type CliResult } from './cli-sandbox.ts';
 
 // `latchkey keys list|generate|rotate`: clear errors and exit codes (the
 // rotation itself is tested end to end in test/keys/restart-and-rotation.test.ts).
@@ -46,4 +46,42 @@ t.test('rotate twice before the first is active is refused', async (t) => {
   t.match(again.stderr, /already staged/);
   const list = await sandbox.run(['keys', 'list', '--json']);
   t.equal((JSON.parse(list.stdout) as { status: string }[]).filter((k) => k.status === 'next').length, 1, 'one staged key');
+});
+
+/** From what `keys rotate` printed: seconds from the new key's activation to the old key's unpublishing. */
+function overlapSeconds(result: CliResult, alg: string): number | undefined {
+  const schedule = new RegExp(`${alg}: \\S+ is published now and signs from (\\S+); \\S+ retires then and is unpublished at (\\S+)\\.`).exec(result.stdout);
+  return schedule ? (Date.parse(schedule[2]!) - Date.parse(schedule[1]!)) / 1000 : undefined;
+}
+
+// On the database DATABASE_URL names, if any. With the default key check
+// (60 s) and JWKS max-age (300 s), the overlap is 60 + the longest lifetime + 300.
+const lifetimes = (accessToken: number) => `realms:\n  - name: default\n    ttl: { id_token: 600, access_token: ${accessToken}, client_credentials: 60 }\n`;
+
+t.test('the old key stays published until a resource server\'s longer-lived JWT access tokens expired', async (t) => {
+  const server = await cliSandbox(t);
+  await migrateSandbox(server);
+  await writeFile(server.configFile, lifetimes(60));
+
+  const short = await server.run(['resource-servers', 'add', 'https://short.example.com', '--scope', 'short:read', '--lifetime', '30']);
+  t.equal(short.status, 0, short.stderr);
+  const first = await server.run(['keys', 'rotate', '--alg', 'RS256']);
+  t.equal(first.status, 0, first.stderr);
+  t.equal(overlapSeconds(first, 'RS256'), 60 + 600 + 300, 'access tokens shorter than the ID token change nothing');
+
+  // Added at run time, so only in the database.
+  const long = await server.run(['resource-servers', 'add', 'https://orders.example.com', '--scope', 'orders:read', '--lifetime', '7200']);
+  t.equal(long.status, 0, long.stderr);
+  const second = await server.run(['keys', 'rotate', '--alg', 'ES256']);
+  t.equal(second.status, 0, second.stderr);
+  t.equal(overlapSeconds(second, 'ES256'), 60 + 7200 + 300, 'a resource server\'s longer access-token lifetime pushes the unpublishing out');
+});
+
+t.test('the old key stays published until the realm\'s longer-lived access tokens expired', async (t) => {
+  const server = await cliSandbox(t);
+  await migrateSandbox(server);
+  await writeFile(server.configFile, lifetimes(9000));
+  const rotated = await server.run(['keys', 'rotate', '--alg', 'RS256']);
+  t.equal(rotated.status, 0, rotated.stderr);
+  t.equal(overlapSeconds(rotated, 'RS256'), 60 + 9000 + 300);
 });

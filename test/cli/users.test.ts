@@ -99,3 +99,37 @@ t.test('remove deletes the user; removing again fails (1)', async (t) => {
   t.equal(again.status, 1);
   assertOneLineError(t, again, /no user jane in realm default/);
 });
+
+t.test('roles and groups: add sets them, set-roles replaces one list or both, bad names are usage errors (2)', async (t) => {
+  const added = await sandbox.run(['users', 'add', 'rita', '--role', 'orders-admin', '--role', 'viewer', '--group', 'Finance Team', '--password-stdin'], { stdin: FIRST });
+  t.equal(added.status, 0, added.stderr);
+  const rita = async () => (JSON.parse((await sandbox.run(['users', 'list', '--json'])).stdout) as Array<{ username: string; roles: string[]; groups: string[] }>)
+    .find((u) => u.username === 'rita')!;
+  t.match(await rita(), { roles: ['orders-admin', 'viewer'], groups: ['Finance Team'] });
+
+  const roles = await sandbox.run(['users', 'set-roles', 'rita', '--role', 'viewer']);
+  t.equal(roles.status, 0, roles.stderr);
+  t.match(roles.stdout, /roles: viewer\. Tokens issued from now on carry them/);
+  t.match(await rita(), { roles: ['viewer'], groups: ['Finance Team'] }, 'groups kept');
+  const cleared = await sandbox.run(['users', 'set-roles', 'rita', '--no-groups']);
+  t.equal(cleared.status, 0, cleared.stderr);
+  t.match(await rita(), { roles: ['viewer'], groups: [] });
+
+  for (const [args, pattern] of [
+    [['users', 'set-roles', 'rita'], /nothing to set/],
+    [['users', 'set-roles', 'rita', '--role', 'a', '--role', 'a'], /--role\[1\]: listed twice/],
+    [['users', 'set-roles', 'rita', '--role', ''], /--role needs a non-empty value/],
+    [['users', 'set-roles', 'rita', '--role', ' padded'], /--role\[0\]: must not start or end with spaces/],
+    [['users', 'set-roles', 'rita', '--no-roles', '--role', 'a'], /one or the other/],
+    [['users', 'add', 'bad', '--role', 'tab\there', '--password-stdin'], /control characters/],
+  ] as const) {
+    const result = await sandbox.run([...args], { stdin: FIRST });
+    t.equal(result.status, 2, args.join(' '));
+    assertOneLineError(t, result, pattern);
+  }
+  const unknown = await sandbox.run(['users', 'set-roles', 'nobody', '--role', 'x']);
+  t.equal(unknown.status, 1);
+  assertOneLineError(t, unknown, /no user nobody/);
+  t.match(await rita(), { roles: ['viewer'] }, 'refusals changed nothing');
+  t.equal((await sandbox.run(['users', 'remove', 'rita'])).status, 0);
+});

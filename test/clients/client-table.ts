@@ -64,7 +64,8 @@ export const ROWS: Row[] = [
 
   // Grants, auth methods, permissions.
   { title: 'refresh_token alone', client: service('refresh-only', { grant_types: ['refresh_token'] }), refused: ['grant_types', /authorization_code/] },
-  { title: 'the password grant', client: service('pw', { grant_types: ['password'] }), refused: ['grant_types[0]', /one of/] },
+  { title: 'the implicit grant', client: service('implicit', { grant_types: ['implicit'] }), refused: ['grant_types[0]', /one of/] },
+  { title: 'the password grant, opt-in', client: service('pw', { grant_types: ['password', 'refresh_token'] }) },
   { title: 'a grant listed twice', client: web('grants', { grant_types: ['authorization_code', 'authorization_code'] }), refused: ['grant_types[1]', /twice/] },
   { title: 'client_secret_jwt', client: service('jwt-secret', { token_endpoint_auth_method: 'client_secret_jwt' }), refused: ['token_endpoint_auth_method', /one of/] },
   { title: 'a public client with client_credentials', client: service('public-svc', { token_endpoint_auth_method: 'none' }), refused: ['grant_types', /public client/] },

@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browserless.ts';
 import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { discover } from '../helpers/relying-party.ts';
-import { SECRETS } from '../helpers/setups.ts';
+import { demoSetupDocument, parseSetup, SECRETS } from '../helpers/setups.ts';
 import {
   authorizationCode, introspect, refreshRequest, revoke, tokenRequest, type OAuthResponse,
 } from '../helpers/token-requests.ts';
@@ -29,7 +29,16 @@ if (!proxied) {
   await inspector.connect();
   t.teardown(() => inspector.end());
 
-  const { issuer } = await startLatchkey(t, { databaseUrl: viaProxy });
+  // The demo setup, plus a password-grant client and an API with JWT access tokens (issue 10).
+  const ORDERS = 'https://orders.example.com';
+  const setup = demoSetupDocument();
+  setup.realms[0]!['resource_servers'] = [{ identifier: ORDERS, scopes: ['orders:read'] }];
+  setup.realms[0]!.clients!.push({
+    client_id: 'pwd-app', client_secret: 'pwd-app-secret-for-tests', token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['password', 'refresh_token'], response_types: [], redirect_uris: [], post_logout_redirect_uris: [],
+    scope: 'openid orders:read roles', default_resource: ORDERS,
+  });
+  const { issuer } = await startLatchkey(t, { databaseUrl: viaProxy, setup: parseSetup(setup) });
   const web1 = ['web1', SECRETS.web1] as const;
   const svc = ['svc', SECRETS.svc] as const;
   const rs = ['rs', SECRETS.rs] as const;
@@ -139,5 +148,17 @@ if (!proxied) {
     const revoked = await faultAtEveryStatement(t, () => revoke(issuer, token, svc));
     t.ok(revoked.faults >= 1, 'revocation was faulted at its delete');
     t.equal((await introspect(issuer, token, rs)).json?.active, false, 'revoked once the database was back');
+  });
+
+  t.test('password grant with a JWT access token: a fault at any statement answers 503, stores nothing and counts no failure', async (t) => {
+    const pwdApp = ['pwd-app', 'pwd-app-secret-for-tests'] as const;
+    const { faults, response } = await faultAtEveryStatement(t, () => tokenRequest(issuer, {
+      grant_type: 'password', username: 'alice', password: SECRETS.alice, scope: 'openid orders:read roles',
+    }, { basic: pwdApp }));
+    // The sign-in brakes allow 10 failures per account and address: had a fault counted as one, the retry would be braked.
+    t.ok(faults >= 4, `faults were injected at ${faults} statements (lookups, grant, token, refresh token, commit)`);
+    t.ok(response.json?.access_token && response.json.refresh_token && response.json.id_token, 'the retry got every token');
+    t.equal((await introspect(issuer, response.json!.access_token as string, rs)).json?.active, true, 'its JWT access token introspects active');
+    t.equal((await refreshRequest(issuer, response.json!.refresh_token as string, pwdApp)).status, 200, 'its refresh token works');
   });
 }

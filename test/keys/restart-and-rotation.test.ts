@@ -28,9 +28,10 @@ if (database.databaseUrl) await migrate(database.databaseUrl);
 else await seedEmbeddedDataDir(path.join(dir, 'data'));
 
 // The shortest schedule the configuration allows: keys re-read every second,
-// a JWKS cached for a second, and the shortest ID token lifetime (the old key
-// stays published until the last token it signed has expired).
-const ID_TOKEN_TTL = 1;
+// a JWKS cached for a second, and the shortest lifetimes of the tokens a key
+// signs, ID tokens and (JWT) access tokens (the old key stays published until
+// the last token it signed has expired).
+const SIGNED_TTL = { id_token: 1, access_token: 1, client_credentials: 1 };
 const FAST_KEYS = { LATCHKEY_KEY_CHECK_SECONDS: '1', LATCHKEY_JWKS_MAX_AGE_SECONDS: '1', LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS: '2' };
 
 /** A server on the same keys and the same (persistent) database each time. */
@@ -77,10 +78,10 @@ t.test('tokens issued before a restart verify and introspect after it', async (t
 });
 
 t.test('staged rotation: published first, signs later, retired key kept until its tokens expired', async (t) => {
-  const { issuer } = await start(t, demoSetup({ ttl: { id_token: ID_TOKEN_TTL } }));
+  const { issuer } = await start(t, demoSetup({ ttl: SIGNED_TTL }));
   const before = await idToken(issuer);
   const oldKid = kidOf(before);
-  await writeFile(path.join(dir, 'setup.yaml'), `realms:\n  - name: default\n    ttl: { id_token: ${ID_TOKEN_TTL} }\n`);
+  await writeFile(path.join(dir, 'setup.yaml'), JSON.stringify({ realms: [{ name: 'default', ttl: SIGNED_TTL }] }));
   // Eight seconds before the new key signs: time enough, on a busy machine
   // (a code flow with argon2id can take seconds there), to see the server
   // publish it (within a second) and still sign with the old one.
@@ -89,6 +90,8 @@ t.test('staged rotation: published first, signs later, retired key kept until it
       PATH: process.env.PATH, NODE_ENV: 'test', LATCHKEY_KEYS_DIR: keysDir, LATCHKEY_DATA_DIR: path.join(dir, 'cli-data'),
       LATCHKEY_CONFIG: path.join(dir, 'setup.yaml'), LATCHKEY_KEY_CHECK_SECONDS: '1', LATCHKEY_JWKS_MAX_AGE_SECONDS: '1',
       LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS: '8',
+      // The server's database, where the CLI reads lifetimes, when it can open it (not the server's embedded one).
+      ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     },
   });
   t.equal(rotated.status, 0, `rotate: ${rotated.stderr}`);
@@ -112,7 +115,7 @@ t.test('staged rotation: published first, signs later, retired key kept until it
   t.ok(await verifies(issuer, before), 'a token signed with the old key still verifies');
   t.ok(after && await verifies(issuer, after), 'and one signed with the new key');
 
-  // drop_at = activation + check (1 s) + ID token lifetime + JWKS max-age (1 s), as rotate printed it.
+  // drop_at = activation + check (1 s) + longest token lifetime (1 s) + JWKS max-age (1 s), as rotate printed it.
   await until(Date.parse(droppedAt!));
   const kids = await waitFor(async () => {
     const published = await publishedKids(issuer);

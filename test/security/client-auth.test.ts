@@ -129,9 +129,10 @@ t.test('case 51: client_credentials scopes are limited to the client\'s own', as
 });
 
 t.test('case 52: unsupported or unallowed grant types → no token', async (t) => {
-  // The password grant is not offered at all (RFC 9700 §2.4), so it is unsupported, not merely unallowed.
+  // The password grant (RFC 9700 §2.4: not to be used) is opt-in per client since issue 10: for a client
+  // that did not ask for it, it is unallowed (test/tokens/password-grant.test.ts has the rest).
   const password = await tokenRequest(issuer, { grant_type: 'password', username: 'alice', password: SECRETS.alice, scope: 'openid' }, { basic: WEB1 });
-  assertOAuthError(t, password, 400, 'unsupported_grant_type', secrets());
+  assertOAuthError(t, password, 400, 'unauthorized_client', secrets());
   const foo = await tokenRequest(issuer, { grant_type: 'foo' }, { basic: SVC });
   assertOAuthError(t, foo, 400, 'unsupported_grant_type', secrets());
   const implicit = await tokenRequest(issuer, { grant_type: 'implicit' }, { basic: SVC });

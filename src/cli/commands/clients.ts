@@ -26,6 +26,8 @@ printed once: it is stored only as a digest and cannot be shown again.
   --jwks-uri URI                 the client's public keys, for private_key_jwt
   --scope "a b"                  the scopes the client may obtain
   --permission introspection     repeatable: may introspect any token of the realm
+  --role R                       repeatable: the client's own roles, in its client
+                                 credentials tokens when it asks for the roles scope
   --default-resource URI         the resource server its tokens are for when it names none
   --native                       a native app (RFC 8252: loopback redirects on any port)
 
@@ -33,7 +35,7 @@ The client is checked with the setup file's rules (README "Declaring realms,
 clients and users"), production refusals included (NODE_ENV=production). An
 error names the RFC 7591 field, as in the file: --name sets client_name,
 --auth-method token_endpoint_auth_method, --native application_type, --grant
-grant_types, --redirect-uri redirect_uris[i], --permission permissions[i],
+grant_types, --redirect-uri redirect_uris[i], --permission permissions[i], --role roles[i],
 the other flags the field of the same name (--logo-uri: logo_uri).
 
 Examples:

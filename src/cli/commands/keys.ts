@@ -1,8 +1,9 @@
-import { DEFAULT_LIFETIMES } from '../../oidc/token-lifetimes.ts';
 import { readKeyState, writeKeyState, type KeyStateFile } from '../../keys/key-state.ts';
 import { isSigningAlgorithm, keyAlgorithmFor, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../keys/algorithms.ts';
 import { keyOptionsOf, loadKeySet, writeNewKey, type KeySet, type SigningKey } from '../../keys/signing-keys.ts';
-import { loadCommandContext, type CommandContext } from '../command-context.ts';
+import { longestSignedTokenLifetime } from '../../oidc/signed-token-lifetime.ts';
+import { realmList } from '../../oidc/realm-list.ts';
+import { loadCommandContext, withServices, type CommandContext } from '../command-context.ts';
 import { CliError, UsageError } from '../../errors/index.ts';
 import { dispatch, parseCommandLine, write, type CliIo } from '../command-line.ts';
 
@@ -29,9 +30,12 @@ Staged rotation: for each signing algorithm (or the ones given), a new key is
 published now and signs only after the activation delay
 (LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS, longer than the JWKS cache max-age,
 so every relying party has it first). The key it replaces stops signing then
-and stays published until every ID token it signed has expired. Running
-servers pick the change up within LATCHKEY_KEY_CHECK_SECONDS; all instances
-sharing the keys folder switch at the same moment.
+and stays published until every token it signed has expired: ID tokens and
+JWT access tokens, whose lifetimes (realms', clients' and resource servers')
+it reads from the setup file and the database. Running servers pick the
+change up within LATCHKEY_KEY_CHECK_SECONDS; all instances sharing the keys
+folder switch at the same moment. Like every command that reads the
+database, it is refused while a server has the embedded database open.
 
   --delay SECONDS   override the activation delay (0: sign with the new key
                     at once, e.g. after a key was compromised; relying
@@ -130,15 +134,17 @@ async function rotate(args: string[], io: CliIo): Promise<number> {
     throw new CliError('a rotation is already staged for that algorithm (see `latchkey keys list`); wait until it is active');
   }
 
+  // The replaced key signs until activatesAt (plus the time instances take to
+  // notice) and stays published until the last token it signed expired. Not
+  // only ID tokens: JWT access tokens (RFC 9068) are signed with the same keys
+  // and may live far longer (a resource server's own lifetime, a client's
+  // ttl); unpublished before they expire, resource servers reject them and
+  // introspection answers inactive. Clients and resource servers added by the
+  // CLI are only in the database, so rotating reads it.
+  const longestToken = await withServices(context, 'latchkey keys rotate', (services) => longestSignedTokenLifetime(realmList(config), config.setup, services));
   const now = new Date();
   const activatesAt = new Date(now.getTime() + delaySeconds * 1000);
-  // The replaced key signs until activatesAt (plus the time instances take to
-  // notice) and must stay published until the last ID token it signed expired.
-  // (Realms not declared in the file, like an implicit default realm, use the default lifetime.)
-  const realmLifetimes = config.setup.realms.map((r) => r.ttl?.id_token ?? DEFAULT_LIFETIMES.id_token);
-  const declaresDefault = config.setup.realms.some((r) => r.name === 'default');
-  const longestIdToken = Math.max(...realmLifetimes, declaresDefault ? 0 : DEFAULT_LIFETIMES.id_token);
-  const dropAt = new Date(activatesAt.getTime() + (config.keys.checkSeconds + longestIdToken + config.keys.jwksMaxAgeSeconds) * 1000);
+  const dropAt = new Date(activatesAt.getTime() + (config.keys.checkSeconds + longestToken + config.keys.jwksMaxAgeSeconds) * 1000);
 
   const state: KeyStateFile = await readKeyState(config.keysDir);
   const lines: string[] = [];

@@ -1,5 +1,6 @@
 import type { StoredUser } from '../../store/user.repository.ts';
 import { loadCommandContext, withServices } from '../command-context.ts';
+import { roleListProblem } from '../../config/index.ts';
 import { CliError, UsageError } from '../../errors/index.ts';
 import { dispatch, hasControlCharacters, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
 import { readNewPassword } from '../password-input.ts';
@@ -9,13 +10,17 @@ const PASSWORD_HELP = `  --password-stdin   read the password from stdin (one tr
                      removed); without it you are prompted when stdin is a
                      terminal. Passwords are never accepted as arguments.`;
 
-const ADD_USAGE = `Usage: latchkey users add USERNAME [--realm R] [--email E] [--name N] [--password-stdin]
+const ROLE_HELP = `  --role R           a role (repeatable): the \`roles\` claim, with the \`roles\` scope
+  --group G          a group (repeatable): the \`groups\` claim, with the \`groups\` scope`;
+
+const ADD_USAGE = `Usage: latchkey users add USERNAME [--realm R] [--email E] [--name N] [--role R]… [--group G]… [--password-stdin]
 
 Creates a user.
 
 ${REALM_HELP}
   --email E          e-mail address (also accepted as the login name)
   --name N           display name (the \`name\` claim)
+${ROLE_HELP}
 ${PASSWORD_HELP}
 
 Example: printf '%s' "$PASSWORD" | npx latchkey users add jane --email jane@example.com --password-stdin`;
@@ -35,17 +40,30 @@ grants, tokens).
 ${REALM_HELP}
 ${PASSWORD_HELP}`;
 
+const SET_ROLES_USAGE = `Usage: latchkey users set-roles USERNAME [--realm R] [--role R]… [--group G]…
+
+Replaces a user's roles, groups, or both: a list is replaced when its flag is
+given, kept otherwise; --no-roles and --no-groups empty one. Tokens already
+issued keep the roles they were issued with; the next ones (a refresh, a
+sign-in) carry the new.
+
+${REALM_HELP}
+${ROLE_HELP}
+  --no-roles         remove every role
+  --no-groups        remove every group`;
+
 const REMOVE_USAGE = `Usage: latchkey users remove USERNAME [--realm R]
 
 Removes a user and revokes everything issued to the user.
 
 ${REALM_HELP}`;
 
-export const USERS_USAGE = `Usage: latchkey users add|list|passwd|remove …
+export const USERS_USAGE = `Usage: latchkey users add|list|passwd|set-roles|remove …
 
-  add USERNAME [--email E] [--name N] [--password-stdin]
+  add USERNAME [--email E] [--name N] [--role R]… [--group G]… [--password-stdin]
   list [--json]
   passwd USERNAME [--password-stdin]
+  set-roles USERNAME [--role R]… [--group G]… [--no-roles] [--no-groups]
   remove USERNAME
 
 Every subcommand takes --realm R (default: default).
@@ -59,10 +77,14 @@ async function add(args: string[], io: CliIo): Promise<number> {
     ...realmOption,
     email: { type: 'string' },
     name: { type: 'string' },
+    role: { type: 'string', multiple: true },
+    group: { type: 'string', multiple: true },
     'password-stdin': { type: 'boolean' },
   }, { command, positionals: ['USERNAME'] });
   const username = checkUsername(requirePositional(parsed, 0, 'USERNAME', command));
   const { email, name } = parsed.values;
+  const roles = checkNames(parsed.values.role, '--role');
+  const groups = checkNames(parsed.values.group, '--group');
   if (email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email: not an e-mail address');
   const realm = parsed.values.realm ?? 'default';
 
@@ -75,6 +97,8 @@ async function add(args: string[], io: CliIo): Promise<number> {
     email: email ?? null,
     email_verified: false,
     claims: name ? { name } : {},
+    roles: roles ?? [],
+    groups: groups ?? [],
   }));
   write(io.stdout, `Created user ${user.username} in realm ${realm} (sub ${user.id}).`);
   return 0;
@@ -115,6 +139,38 @@ async function passwd(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+async function setRoles(args: string[], io: CliIo): Promise<number> {
+  const command = 'latchkey users set-roles';
+  const parsed = parseCommandLine(args, {
+    ...realmOption,
+    role: { type: 'string', multiple: true },
+    group: { type: 'string', multiple: true },
+    'no-roles': { type: 'boolean' },
+    'no-groups': { type: 'boolean' },
+  }, { command, positionals: ['USERNAME'] });
+  const username = requirePositional(parsed, 0, 'USERNAME', command);
+  const realm = parsed.values.realm ?? 'default';
+  const { 'no-roles': noRoles, 'no-groups': noGroups } = parsed.values;
+  if (noRoles && parsed.values.role) throw new UsageError('--no-roles and --role: give one or the other');
+  if (noGroups && parsed.values.group) throw new UsageError('--no-groups and --group: give one or the other');
+  const roles = noRoles ? [] : checkNames(parsed.values.role, '--role');
+  const groups = noGroups ? [] : checkNames(parsed.values.group, '--group');
+  if (!roles && !groups) throw new UsageError('nothing to set: give --role, --group, --no-roles or --no-groups');
+  const context = await loadCommandContext(io);
+  await withServices(context, command, (services) => services.accounts.setAuthorisation(realm, username, { roles, groups }));
+  const said = [roles && `roles: ${roles.join(', ') || '(none)'}`, groups && `groups: ${groups.join(', ') || '(none)'}`].filter(Boolean).join('; ');
+  write(io.stdout, `User ${username} in realm ${realm}: ${said}. Tokens issued from now on carry them.`);
+  return 0;
+}
+
+/** Role or group names from repeated flags, checked by the role rules (src/config/role-rules.ts). */
+function checkNames(names: string[] | undefined, flag: string): string[] | undefined {
+  if (names === undefined) return undefined;
+  const problem = roleListProblem(names, flag);
+  if (problem) throw new UsageError(`${problem.field}: ${problem.message}`);
+  return names;
+}
+
 async function remove(args: string[], io: CliIo): Promise<number> {
   const command = 'latchkey users remove';
   const parsed = parseCommandLine(args, realmOption, { command, positionals: ['USERNAME'] });
@@ -146,6 +202,8 @@ function publicView(user: StoredUser) {
     email: user.email,
     email_verified: user.email_verified,
     disabled: user.disabled,
+    roles: user.roles,
+    groups: user.groups,
     claims: user.claims,
     created_at: user.created_at,
     updated_at: user.updated_at,
@@ -158,6 +216,7 @@ export function users(args: string[], io: CliIo): Promise<number> {
     add: { run: add, usage: ADD_USAGE },
     list: { run: list, usage: LIST_USAGE },
     passwd: { run: passwd, usage: PASSWD_USAGE },
+    'set-roles': { run: setRoles, usage: SET_ROLES_USAGE },
     remove: { run: remove, usage: REMOVE_USAGE },
   }, args, io);
 }

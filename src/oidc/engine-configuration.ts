@@ -1,0 +1,19 @@
+import type Provider from 'oidc-provider';
+import readInternals from 'oidc-provider/lib/helpers/weak_cache.js';
+
+/**
+ * The one place Latchkey reads oidc-provider's internal state: the scope
+ * set its configuration holds. The engine copies the `scopes` option when
+ * it builds its configuration (lib/helpers/configuration.js,
+ * cloneConfiguration), and checks every client's `scope` metadata against
+ * that copy. A realm's scopes are live (src/oidc/provider-factory.ts
+ * realmScopes): a client or resource server added while the server runs
+ * brings its own, which must reach the copy, or the engine refuses the new
+ * client as invalid_client_metadata until the next restart. Covered by
+ * test/tokens/password-grant.test.ts ("listed once a client has it").
+ */
+export function engineScopes(provider: Provider): Set<string> {
+  const scopes = readInternals(provider)?.configuration?.scopes;
+  if (!(scopes instanceof Set)) throw new Error('oidc-provider no longer keeps its scopes where Latchkey reads them (src/oidc/engine-configuration.ts)');
+  return scopes as Set<string>;
+}
