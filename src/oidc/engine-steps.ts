@@ -24,6 +24,8 @@ import {
  *   retryAfterWhenUnavailable          every 503 says when to retry (RFC 9110 §10.2.3, RFC 7009 §2.2.1)
  *   unauthorizedClientForUnallowedGrant  unauthorized_client, not invalid_request (RFC 6749 §5.2)
  *   publishKeySet                      bounded JWKS caching, x5t#S256 (RFC 7517 §4.9)
+ * And, for what the engine answers as server_error itself:
+ *   logEngineServerErrors              logged with the request's logger, as an escaped error is
  * Then src/oidc/unit-of-work-middleware.ts (all or nothing per request) and
  * src/oidc/client-authentication.ts (hashed secrets, uniform failures, brakes).
  *
@@ -82,6 +84,7 @@ type Next = () => Promise<void>;
 export function installEdge(provider: Provider, deps: EdgeDeps): void {
   presentIssuer(provider, deps.prefix);
   chooseErrorShape(provider, deps.facts);
+  logEngineServerErrors(provider, deps.facts);
   const edge = async function latchkeyEdge(ctx: Context, next: Next) {
     const facts = deps.facts(ctx.req);
     securityHeaders(ctx, deps.headers);
@@ -160,6 +163,19 @@ function securityHeaders(ctx: Context, headers: EdgeDeps['headers']): void {
   // Set before the route runs so that form_post can add its script hash to it.
   ctx.set('content-security-policy', headers.contentSecurityPolicy());
   if (ctx.secure) ctx.set('strict-transport-security', headers.hsts);
+}
+
+/**
+ * The engine answers a failure it does not recognise as server_error by
+ * itself (lib/shared/error_handler.js) and only emits `server_error`: such
+ * a bug would otherwise leave no trace. An outage is no bug; it is
+ * answered as 503 where it is known as one.
+ */
+function logEngineServerErrors(provider: Provider, facts: EdgeDeps['facts']): void {
+  provider.on('server_error', (ctx: Context, error: unknown) => {
+    if (isOutage(error)) return;
+    facts(ctx.req)?.log?.error({ err: error, route: ctx.oidc?.route }, 'engine answered server_error');
+  });
 }
 
 /**
