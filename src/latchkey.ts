@@ -6,7 +6,7 @@ import { createPasswordHasher, type PasswordHasher } from './accounts/password-h
 import { PasswordSignIn } from './accounts/password-sign-in.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
 import { ClientService } from './clients/client-service.ts';
-import type { LatchkeyConfig } from './config/index.ts';
+import { describeKeycloakImport, needsAttention, type LatchkeyConfig } from './config/index.ts';
 import { StartupError } from './errors/index.ts';
 import { buildApp, ASSETS_PATH, type MountedRealm } from './http/build-app.ts';
 import { createProviderPages } from './http/provider-pages.ts';
@@ -100,12 +100,23 @@ export async function assembleLatchkey(
     const services = await openParts(parts, config, logger, { inMemory, embeddedImage, role: 'server' });
     const reports = await applySetup(config.setup, services);
     for (const report of reports) logger.info(report, 'declarative setup applied');
+    if (config.setup.keycloak) {
+      // Once per start: what of the Keycloak export LATCHKEY_CONFIG names was not imported, and why.
+      const level = needsAttention(config.setup.keycloak) ? 'warn' : 'info';
+      logger[level]({ keycloak: describeKeycloakImport(config.setup.keycloak) }, 'Keycloak realm export translated');
+    }
 
     const realmSettings = realmList(config);
     // The brakes live as long as the process: providers are rebuilt on every key rotation.
     const clientAuthLimiters = createClientAuthLimiters();
     const signIn = new PasswordSignIn(services.accounts, createLoginLimiters());
-    const lookups = realmSettings.map((settings) => new PayloadLookups(services.database.db, settings.name));
+    // One per realm, shared by its aliases (src/oidc/realm-list.ts), which serve the same grants and sessions.
+    const lookupsByRealm = new Map<string, PayloadLookups>();
+    const lookups = realmSettings.map((settings) => {
+      let found = lookupsByRealm.get(settings.name);
+      if (!found) lookupsByRealm.set(settings.name, found = new PayloadLookups(services.database.db, settings.name));
+      return found;
+    });
     const buildProviders = async (keySet: KeySet) => Promise.all(realmSettings.map(async (settings, i) => {
       const resourceServers = await services.resourceServers.list(settings.name);
       for (const server of resourceServers) {
@@ -123,6 +134,7 @@ export async function assembleLatchkey(
         realm: settings,
         keys: keySet,
         cookieKeys: services.secrets.cookieKeys,
+        digestKey: services.secrets.digestKey,
         accounts: services.accounts,
         secrets: services.secretVerifier,
         pages: createProviderPages(ASSETS_PATH, { mountPath: settings.mountPath, realmBranding: settings.branding }),

@@ -29,15 +29,20 @@ export async function serve(): Promise<void> {
     process.exit(1);
   }
 
-  const discovery = `${config.issuer}/.well-known/openid-configuration`;
-  logger.info({ issuer: config.issuer, discovery, database: latchkey.services.database.kind }, 'latchkey is ready');
+  // The default realm first; its layout decides where its endpoints are (src/oidc/realm-layouts.ts).
+  const realms = latchkey.realms.map((realm) => realm.settings);
+  const primary = realms.find((realm) => realm.name === 'default') ?? realms[0]!;
+  const discovery = `${primary.issuer}/.well-known/openid-configuration`;
+  logger.info({ issuers: realms.map((realm) => realm.issuer), discovery, database: latchkey.services.database.kind }, 'latchkey is ready');
   if (config.nodeEnv !== 'production') {
+    const others = realms.filter((realm) => realm !== primary);
     process.stdout.write([
       '',
       `  Latchkey is running (${latchkey.services.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
-      `  issuer     ${config.issuer}`,
+      `  issuer     ${primary.issuer}`,
       `  discovery  ${discovery}`,
-      `  try        curl -s -u demo-service:demo-service-secret -d grant_type=client_credentials -d scope=api:read ${config.issuer}/token`,
+      ...others.map((realm) => `  realm      ${realm.name}: ${realm.issuer} (${realm.layout.kind} layout)`),
+      `  try        curl -s -u demo-service:demo-service-secret -d grant_type=client_credentials -d scope=api:read ${primary.issuer}${primary.layout.routes.token ?? '/token'}`,
       '  README.md walks through the browser login, refresh, introspection, revocation and logout.',
       '',
     ].join('\n') + '\n');

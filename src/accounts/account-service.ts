@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { roleListProblem } from '../config/index.ts';
-import { AccountError } from '../errors/index.ts';
+import { parseKeptHash, roleListProblem } from '../config/index.ts';
+import { AccountError, HasherBusyError } from '../errors/index.ts';
 import type { Db } from '../store/database.ts';
 import { deleteAccountPayloads } from '../store/oidc-payload.repository.ts';
 import {
-  deleteUser, findUserById, findUserByLogin, findUserByUsername, insertUser, listUsers, updateUser,
+  deleteUser, findUserById, findUserByLogin, findUserByUsername, insertUser, listUsers, replacePasswordHash, updateUser,
   type StoredUser,
 } from '../store/user.repository.ts';
-import { isArgon2idHash, MAX_SECRET_LENGTH, type PasswordHasher } from './password-hasher.ts';
+import { applyDeclaredAccounts, type AccountOutcomes, type DeclaredAccount, type ImportProgress } from './declared-accounts.ts';
+import { isArgon2idHash, isCurrentHash, MAX_SECRET_LENGTH, type PasswordHasher } from './password-hasher.ts';
 
 export interface NewUser {
   username: string;
@@ -60,20 +61,63 @@ export class AccountService {
   }
 
   /**
-   * Returns the account when the password matches. An unknown login still
-   * pays one argon2 verification, so response time does not reveal which
-   * usernames exist.
+   * Returns the account when the password matches. An unknown login, and an
+   * account without a usable password, still pay one argon2 verification,
+   * so response time does not reveal which usernames exist. A password
+   * stored in another form than Latchkey's current argon2id (a hash kept
+   * from Keycloak) is verified in its own form and, once it matched,
+   * replaced with argon2id: not a password change, so nothing is revoked.
+   * (A kept PBKDF2 hash verifies faster than argon2id until that first
+   * sign-in: timing tells an attacker that the account was imported, not
+   * whether it exists.)
    */
   async authenticate(realm: string, login: string, password: string): Promise<StoredUser | undefined> {
     if (!isPlausible(login) || password.length > MAX_SECRET_LENGTH) return undefined;
     const user = await findUserByLogin(this.#db, realm, login.trim());
-    if (!user) {
-      this.#dummyHash ??= this.#hasher.hash('latchkey-timing-equaliser');
-      await this.#hasher.verify(await this.#dummyHash, password);
-      return undefined;
+    const stored = user?.password_hash ?? '';
+    const current = isCurrentHash(stored);
+    const ok = current ? await this.#hasher.verify(stored, password)
+      : parseKeptHash(stored) ? await this.#hasher.verifyKept(stored, password)
+        : await this.#equalise(password);
+    if (!user || !ok || user.disabled) return undefined;
+    if (!current) await this.#upgrade(realm, user, password);
+    return user;
+  }
+
+  /**
+   * Applies declared accounts (the setup file, a Keycloak realm export):
+   * creates the new ones in batches, updates the changed ones, leaves the
+   * others alone (src/accounts/declared-accounts.ts).
+   */
+  async applyDeclared(realm: string, accounts: readonly DeclaredAccount[], progress?: ImportProgress): Promise<AccountOutcomes> {
+    const outcomes = await applyDeclaredAccounts(this.#db, this.#hasher, realm, accounts, progress);
+    this.#recent.clear();
+    return outcomes;
+  }
+
+  /** Pays what a real verification costs, and fails. */
+  async #equalise(password: string): Promise<false> {
+    this.#dummyHash ??= this.#hasher.hash('latchkey-timing-equaliser');
+    await this.#hasher.verify(await this.#dummyHash, password);
+    return false;
+  }
+
+  /**
+   * The first sign-in with a kept hash stores Latchkey's argon2id in its
+   * place. Compare-and-set (src/store/user.repository.ts replacePasswordHash):
+   * of two first sign-ins at once both succeed and one hash is stored. When
+   * every hashing slot is taken, the kept hash simply stays until the next
+   * sign-in.
+   */
+  async #upgrade(realm: string, user: StoredUser, password: string): Promise<void> {
+    let replacement: string;
+    try {
+      replacement = await this.#hasher.hash(password);
+    } catch (error) {
+      if (error instanceof HasherBusyError) return;
+      throw error;
     }
-    const ok = await this.#hasher.verify(user.password_hash, password);
-    return ok && !user.disabled ? user : undefined;
+    await replacePasswordHash(this.#db, realm, user.id, user.password_hash, replacement);
   }
 
   /**
@@ -115,30 +159,6 @@ export class AccountService {
       groups: user.groups ?? [],
     });
     return (await findUserById(this.#db, realm, id))!;
-  }
-
-  /**
-   * Brings an existing account in line with a declaration (config import).
-   * The password hash is kept when the declared password still verifies, so
-   * re-applying the same file changes nothing.
-   */
-  async reconcile(realm: string, existing: StoredUser, user: NewUser): Promise<void> {
-    const passwordUnchanged = isArgon2idHash(user.password)
-      ? user.password === existing.password_hash
-      : await this.#hasher.verify(existing.password_hash, user.password);
-    await updateUser(this.#db, realm, existing.id, {
-      email: user.email ?? null,
-      email_verified: user.email_verified ?? false,
-      claims: user.claims ?? {},
-      disabled: user.disabled ?? false,
-      roles: user.roles ?? [],
-      groups: user.groups ?? [],
-      ...(passwordUnchanged ? {} : { password_hash: await this.#passwordHash(user.password) }),
-    });
-    this.#forget(realm, existing.id);
-    if (!passwordUnchanged || (user.disabled && !existing.disabled)) {
-      await deleteAccountPayloads(this.#db, realm, existing.id);
-    }
   }
 
   async setPassword(realm: string, username: string, password: string): Promise<void> {

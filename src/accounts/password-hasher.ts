@@ -1,5 +1,10 @@
+import { pbkdf2, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import argon2 from 'argon2';
+import { parseKeptHash, type Pbkdf2Hash } from '../config/index.ts';
 import { HasherBusyError } from '../errors/index.ts';
+
+const pbkdf2Async = promisify(pbkdf2);
 
 /**
  * argon2id at OWASP / ASVS parameters (m = 19 MiB, t = 2, p = 1): ~35 ms per
@@ -13,13 +18,43 @@ export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeC
 /** Longer inputs are refused before hashing: argon2 cost grows with input size. */
 export const MAX_SECRET_LENGTH = 1024;
 
+/**
+ * What an account without a usable password stores (a Keycloak user without
+ * credentials): no hash, so nothing verifies against it, as `!` in
+ * /etc/shadow. Such an account signs in once a password is set for it.
+ */
+export const NO_PASSWORD = '!no-password';
+
 export interface PasswordHasher {
   hash(secret: string): Promise<string>;
+  /** Latchkey's own argon2id hashes: passwords set here, and client secrets. */
   verify(hash: string, secret: string): Promise<boolean>;
+  /**
+   * A hash kept from another system (src/config/kept-password-hashes.ts):
+   * Keycloak's PBKDF2 or argon2, or an argon2id at other parameters than
+   * Latchkey's. Verified with the password as typed, as the system that made
+   * it did, and NFC-normalised if that differs (Latchkey's own older hashes).
+   * False for anything that is not such a hash.
+   */
+  verifyKept(hash: string, secret: string): Promise<boolean>;
 }
 
 export function isArgon2idHash(value: string): boolean {
   return value.startsWith('$argon2id$');
+}
+
+/**
+ * Whether a stored password hash is Latchkey's argon2id at today's
+ * parameters; any other (a kept hash, an older Latchkey one) is replaced at
+ * the user's next sign-in.
+ */
+export function isCurrentHash(value: string): boolean {
+  if (!isArgon2idHash(value)) return false;
+  try {
+    return !argon2.needsRehash(value, ARGON2_OPTIONS);
+  } catch {
+    return false; // not a PHC string: verifying it fails too
+  }
 }
 
 export function createPasswordHasher({ concurrency = 2, maxQueue = 256 } = {}): PasswordHasher {
@@ -55,5 +90,34 @@ export function createPasswordHasher({ concurrency = 2, maxQueue = 256 } = {}): 
         }
       });
     },
+    async verifyKept(hash, secret) {
+      const kept = parseKeptHash(hash);
+      if (!kept || secret.length > MAX_SECRET_LENGTH) return false;
+      const normalised = secret.normalize('NFC');
+      for (const candidate of normalised === secret ? [secret] : [secret, normalised]) {
+        const matches = await gated(async () => {
+          if (kept.scheme === 'pbkdf2') return pbkdf2Matches(kept, candidate);
+          try {
+            // The stored form is argon2's own PHC string, with the parameters it was made with.
+            return await argon2.verify(hash, candidate);
+          } catch {
+            return false;
+          }
+        });
+        if (matches) return true;
+      }
+      return false;
+    },
   };
+}
+
+/**
+ * PBKDF2 as Keycloak computes it (Pbkdf2PasswordHashProvider: Java's
+ * PBKDF2WithHmacSHA*, the password's characters as UTF-8), on libuv's thread
+ * pool; the derived length is the stored hash's, as Keycloak's `keySize`
+ * takes it, and the comparison takes the same time wherever they differ.
+ */
+async function pbkdf2Matches(kept: Pbkdf2Hash, secret: string): Promise<boolean> {
+  const derived = await pbkdf2Async(Buffer.from(secret, 'utf8'), kept.salt, kept.iterations, kept.hash.length, kept.digest);
+  return timingSafeEqual(derived, kept.hash);
 }

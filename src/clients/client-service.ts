@@ -1,5 +1,5 @@
 import { isArgon2idHash, type PasswordHasher } from '../accounts/password-hasher.ts';
-import { checkClient, describeClientProblem, type ClientDeclaration, type ClientProblem } from '../config/index.ts';
+import { checkClient, describeClientProblem, sameJson, type ClientDeclaration, type ClientProblem } from '../config/index.ts';
 import type { Db } from '../store/database.ts';
 import { ClientDefinitionError } from '../errors/index.ts';
 import { deleteClient, findClient, listClients, upsertClient, type StoredClient } from '../store/client.repository.ts';
@@ -97,16 +97,4 @@ export class ClientService {
     }
     return this.#hasher.hash(secret);
   }
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
-  }
-  return value;
 }

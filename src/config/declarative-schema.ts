@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_CODE_LIFETIME_SECONDS, MAX_LIFETIME_SECONDS } from './client-rules.ts';
+import { PATH_PREFIX } from '../oidc/realm-layouts.ts';
 
 /**
  * The one schema of the declarative setup file (YAML or JSON). Unknown
@@ -31,7 +32,10 @@ const ProfileClaim = Type.Optional(Text(1000));
 
 export const UserSchema = Type.Object({
   username: Text(),
-  password: Secret,
+  /** Without password or password_hash a new user cannot sign in until one is set (`latchkey users passwd`). */
+  password: Type.Optional(Secret),
+  /** A hash made elsewhere, kept until the first sign-in (kept-password-hashes.ts); not with `password`. */
+  password_hash: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
   email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' })),
   email_verified: Type.Optional(Type.Boolean()),
   disabled: Type.Optional(Type.Boolean()),
@@ -66,8 +70,42 @@ export const RealmBrandingSchema = Type.Object({
   tos_uri: Type.Optional(Uri),
 }, { additionalProperties: false });
 
+/**
+ * Where a realm's endpoints live and what its tokens look like
+ * (src/oidc/realm-layouts.ts): Latchkey's own, Keycloak's (IFS Cloud) or an
+ * Okta custom authorization server's. A bare name takes the defaults.
+ */
+const PathPrefix = Type.String({ pattern: PATH_PREFIX.source, maxLength: 100 });
+export const LayoutSchema = Type.Union([
+  Type.Literal('standard'),
+  Type.Literal('keycloak'),
+  Type.Literal('okta'),
+  Type.Object({ type: Type.Literal('standard') }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('keycloak'),
+    /** `/auth` for IFS Cloud and Keycloak 16 or older: `<base>/auth/realms/<name>`. */
+    path_prefix: Type.Optional(PathPrefix),
+    /** `aud` of access tokens that name no resource server; Keycloak's is `account`. */
+    audience: Type.Optional(Text(200)),
+  }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('okta'),
+    /** The id in `<base>/oauth2/<id>`; Okta's usual one is `default`. The realm's name when absent. */
+    authorization_server: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$' })),
+    /** `aud` of access tokens that name no resource server; `api://<authorization_server>` when absent. */
+    audience: Type.Optional(Text(200)),
+  }, { additionalProperties: false }),
+]);
+
 export const RealmSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+  layout: Type.Optional(LayoutSchema),
+  /**
+   * More layouts for the same clients and users, each its own issuer
+   * (src/oidc/realm-list.ts): a team that needs Keycloak's paths for one
+   * application and Okta's for another.
+   */
+  aliases: Type.Optional(Type.Array(LayoutSchema, { maxItems: 4 })),
   ttl: Type.Optional(LifetimesSchema),
   branding: Type.Optional(RealmBrandingSchema),
   allow_password_grant_for_public_clients: Type.Optional(Type.Boolean()),
@@ -86,3 +124,4 @@ export const SetupFileSchema = Type.Object({
 export type UserDeclaration = Static<typeof UserSchema>;
 export type RealmFileEntry = Static<typeof RealmSchema>;
 export type RealmBrandingDeclaration = Static<typeof RealmBrandingSchema>;
+export type LayoutFileEntry = Static<typeof LayoutSchema>;

@@ -4,9 +4,12 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors/index.ts';
 import { brandingNameProblem, brandingUrlProblem } from './branding-rules.ts';
 import { checkClient, type ClientDeclaration } from './client-rules.ts';
+import { readKeptHash } from './kept-password-hashes.ts';
+import { isKeycloakExport, keycloakJson, translateKeycloakExport, type KeycloakImportSummary } from './keycloak-realm.ts';
 import { roleListProblem } from './role-rules.ts';
 import {
   SetupFileSchema,
+  type LayoutFileEntry,
   type RealmBrandingDeclaration,
   type RealmFileEntry,
   type UserDeclaration,
@@ -14,6 +17,7 @@ import {
 import { substitutePlaceholders } from './placeholders.ts';
 import { checkResourceServer, type ResourceServerDeclaration } from './resource-server-rules.ts';
 import type { TokenLifetimes } from '../oidc/token-lifetimes.ts';
+import { realmLayout, type LayoutDeclaration } from '../oidc/realm-layouts.ts';
 
 export type { UserDeclaration } from './declarative-schema.ts';
 export type { ClientDeclaration } from './client-rules.ts';
@@ -21,6 +25,10 @@ export type { ResourceServerDeclaration } from './resource-server-rules.ts';
 
 export interface RealmDeclaration {
   name: string;
+  /** Where its endpoints live and what its tokens look like (src/oidc/realm-layouts.ts); standard when absent. */
+  layout?: LayoutDeclaration | undefined;
+  /** More layouts (issuers) for the same clients and users (src/oidc/realm-list.ts). */
+  aliases?: LayoutDeclaration[] | undefined;
   ttl?: Partial<TokenLifetimes> | undefined;
   branding?: RealmBrandingDeclaration | undefined;
   /** Lets public clients that list it use the password grant (src/oidc/password-grant.ts). */
@@ -32,15 +40,20 @@ export interface RealmDeclaration {
 
 export interface DeclarativeSetup {
   realms: RealmDeclaration[];
+  /** When the file was a Keycloak realm export: what was translated, skipped and not supported (keycloak-realm.ts). */
+  keycloak?: KeycloakImportSummary | undefined;
 }
 
 export interface SetupOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** `production` refuses development-only files and the client rules' development conveniences. */
   nodeEnv: string;
+  /** LATCHKEY_KEYCLOAK_PATH_PREFIX: where Keycloak-layout realms without their own prefix live (src/oidc/realm-layouts.ts). */
+  keycloakPathPrefix?: string | undefined;
 }
 
-const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** Room for a Keycloak export of some 50,000 users (kc.sh export writes about a kilobyte per user). */
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Reads, parses (YAML, of which JSON is a subset), substitutes and validates a setup file. */
 export async function loadDeclarativeFile(file: string, options: SetupOptions): Promise<DeclarativeSetup> {
@@ -54,7 +67,13 @@ export async function loadDeclarativeFile(file: string, options: SetupOptions): 
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError('(file)', code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`, file);
   }
-  return parseDeclarativeSetup(parseText(text, file), { ...options, source: file });
+  const document = keycloakJson(text) ?? parseText(text, file);
+  if (isKeycloakExport(document)) {
+    const translation = translateKeycloakExport(document, file);
+    const setup = translation.judged(() => parseDeclarativeSetup(translation.document, { ...options, source: file }));
+    return { ...setup, keycloak: translation.summary };
+  }
+  return parseDeclarativeSetup(document, { ...options, source: file });
 }
 
 function parseText(text: string, source: string): unknown {
@@ -74,7 +93,7 @@ function parseText(text: string, source: string): unknown {
  * rules (client-rules.ts, the CLI's and the client service's too, in the same
  * context), then what neither can see alone (names declared twice).
  */
-export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source }: SetupOptions & { source?: string }): DeclarativeSetup {
+export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source, keycloakPathPrefix }: SetupOptions & { source?: string }): DeclarativeSetup {
   const production = nodeEnv === 'production';
   const substituted = substitutePlaceholders(document, env, source ?? '');
   const firstError = Value.Errors(SetupFileSchema, substituted).First();
@@ -86,10 +105,24 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
   }
 
   const realmNames = new Set<string>();
+  const mountPaths = new Map<string, string>();
   const realms = file.realms.map((realm, r): RealmDeclaration => {
     const at = `realms[${r}]`;
     if (realmNames.has(realm.name)) throw new ConfigError(`${at}.name`, 'declared twice', source);
     realmNames.add(realm.name);
+    const layout = layoutOf(realm.layout);
+    const aliases = (realm.aliases ?? []).map(layoutOf);
+    for (const [i, declared] of [layout, ...aliases].entries()) {
+      const field = i === 0 ? `${at}.layout` : `${at}.aliases[${i - 1}]`;
+      const mountPath = realmLayout(realm.name, declared, { keycloakPathPrefix }).mountPath;
+      // One path, one issuer: a path that is another's, or a prefix of it, would hide part of it.
+      for (const [other, otherName] of mountPaths) {
+        if (other === mountPath || (other !== '/' && mountPath !== '/' && (other.startsWith(mountPath) || mountPath.startsWith(other)))) {
+          throw new ConfigError(field, `its endpoints (${mountPath}) would overlap ${otherName}'s (${other})`, source);
+        }
+      }
+      mountPaths.set(mountPath, i === 0 ? `realm ${realm.name}` : `realm ${realm.name}'s alias ${i - 1}`);
+    }
 
     const identifiers = new Set<string>();
     const resourceServers = (realm.resource_servers ?? []).map((entry, i) => {
@@ -133,6 +166,9 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
         const problem = user[list] === undefined ? undefined : roleListProblem(user[list], `${userAt}.${list}`);
         if (problem) throw new ConfigError(problem.field, problem.message, source);
       }
+      if (user.password !== undefined && user.password_hash !== undefined) throw new ConfigError(`${userAt}.password_hash`, 'give password or password_hash, not both', source);
+      const kept = user.password_hash === undefined ? undefined : readKeptHash(user.password_hash);
+      if (kept?.problem) throw new ConfigError(`${userAt}.password_hash`, kept.problem, source);
       const key = user.username.toLowerCase();
       if (usernames.has(key)) throw new ConfigError(`${userAt}.username`, 'declared twice in this realm', source);
       usernames.add(key);
@@ -142,6 +178,8 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
     if (realm.branding) checkRealmBranding(realm.branding, `${at}.branding`, source);
     return {
       name: realm.name,
+      ...(layout.type === 'standard' ? {} : { layout }),
+      ...(aliases.length ? { aliases } : {}),
       ...(realm.ttl ? { ttl: realm.ttl } : {}),
       ...(realm.branding ? { branding: realm.branding } : {}),
       ...(realm.allow_password_grant_for_public_clients ? { allow_password_grant_for_public_clients: true } : {}),
@@ -149,6 +187,11 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source 
     };
   });
   return { realms };
+}
+
+function layoutOf(entry: LayoutFileEntry | undefined): LayoutDeclaration {
+  if (entry === undefined) return { type: 'standard' };
+  return typeof entry === 'string' ? { type: entry } : entry;
 }
 
 const BRANDING_URL_FIELDS = ['logo_uri', 'background_uri', 'policy_uri', 'tos_uri'] as const;

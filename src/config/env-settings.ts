@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors/index.ts';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
+import { PATH_PREFIX } from '../oidc/realm-layouts.ts';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -20,6 +21,13 @@ export interface EnvSettings {
   /** Whether LATCHKEY_CONFIG named the file (then it must exist). */
   configFileExplicit: boolean;
   trustProxy: boolean;
+  /**
+   * Where this deployment's Keycloak-layout realms live under the base URL
+   * unless their layout says (`/auth`: IFS Cloud, Keycloak 16 and older);
+   * LATCHKEY_KEYCLOAK_PATH_PREFIX. A realm imported from a Keycloak export
+   * has no setup file to say it in.
+   */
+  keycloakPathPrefix: string | undefined;
   logLevel: string;
   /** One log line per request (method, path, status, ms) at info; LATCHKEY_LOG_REQUESTS. */
   logRequests: boolean;
@@ -69,6 +77,11 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave it unset for the embedded database)');
   }
 
+  const keycloakPathPrefix = value('LATCHKEY_KEYCLOAK_PATH_PREFIX');
+  if (keycloakPathPrefix !== undefined && !PATH_PREFIX.test(keycloakPathPrefix)) {
+    throw new ConfigError('LATCHKEY_KEYCLOAK_PATH_PREFIX', 'a path such as /auth: one to four segments of letters, digits, ".", "_", "~" and "-"');
+  }
+
   const configValue = value('LATCHKEY_CONFIG');
   const cookieKeys = value('LATCHKEY_COOKIE_KEYS')?.split(',').map((k) => k.trim()).filter(Boolean);
   if (cookieKeys && (cookieKeys.length === 0 || cookieKeys.some((k) => k.length < 32))) {
@@ -86,6 +99,7 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
     configFile: path.resolve(cwd, configValue ?? DEFAULT_CONFIG_FILE),
     configFileExplicit: configValue !== undefined,
     trustProxy: boolean('LATCHKEY_TRUST_PROXY', value('LATCHKEY_TRUST_PROXY'), false),
+    keycloakPathPrefix,
     logLevel: oneOf('LOG_LEVEL', value('LOG_LEVEL') ?? 'info', LOG_LEVELS),
     logRequests: boolean('LATCHKEY_LOG_REQUESTS', value('LATCHKEY_LOG_REQUESTS'), false),
     cookieKeys,

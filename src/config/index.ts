@@ -34,3 +34,6 @@ export {
   type TokenFormat,
 } from './resource-server-rules.ts';
 export { roleListProblem, MAX_ROLES } from './role-rules.ts';
+export { describeKeycloakImport, needsAttention, type KeycloakImportSummary } from './keycloak-summary.ts';
+export { parseKeptHash, type KeptHash, type Pbkdf2Hash } from './kept-password-hashes.ts';
+export { sameJson } from './same-json.ts';

@@ -15,7 +15,7 @@ export async function loadConfig({ env = process.env, cwd = process.cwd() }: { e
   const settings = readEnv(env, cwd);
   const exists = await access(settings.configFile).then(() => true, () => false);
   const setup = exists || settings.configFileExplicit
-    ? await loadDeclarativeFile(settings.configFile, { env, nodeEnv: settings.nodeEnv })
+    ? await loadDeclarativeFile(settings.configFile, { env, nodeEnv: settings.nodeEnv, keycloakPathPrefix: settings.keycloakPathPrefix })
     : { realms: [] };
   return { ...settings, setup };
 }

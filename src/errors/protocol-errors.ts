@@ -46,8 +46,9 @@ export class TooManySignInAttemptsError extends errors.InvalidGrant {
 }
 
 /**
- * The failures that no route answers: oidc-provider's `invalid_request`
- * with the HTTP status that says what was wrong.
+ * The failures that no route answers, and the refusals of Latchkey's own
+ * non-page routes: oidc-provider's `invalid_request` with the HTTP status
+ * that says what was wrong.
  */
 export const requestErrors = {
   notFound: () => new errors.InvalidRequest('unrecognized route', 404),
@@ -62,6 +63,10 @@ export const requestErrors = {
   missingHost: () => new errors.InvalidRequest('missing Host header'),
   forbiddenOrigin: () => new errors.InvalidRequest('this form was submitted from another site', 403),
   invalid: (status: number) => new errors.InvalidRequest('request is invalid', status),
+  /** Keycloak's login-status iframe asked for an origin that is not one of the client's web origins (or for no client). */
+  notAWebOrigin: () => new errors.InvalidRequest('origin is not a web origin of the client', 403),
+  /** A question only Latchkey's own page may ask, asked from elsewhere (Fetch Metadata). */
+  notFromOwnPage: () => new errors.InvalidRequest('only the authorization server\'s own pages may ask this', 403),
 };
 
 export type OAuthErrorBody = { error: string; error_description?: string };

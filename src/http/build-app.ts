@@ -11,6 +11,7 @@ import { requestErrors, statusOf } from '../errors/index.ts';
 import { clientErrorReply, fastifyErrorAnswer, frameworkErrorReply, prefersHtml, replyWithError } from './error-replies.ts';
 import { healthRoutes } from './health-routes.ts';
 import { interactionRoutes } from './interaction-routes.ts';
+import { keycloakSessionPages } from './keycloak-session-pages.ts';
 import { createProviderPages } from './provider-pages.ts';
 import { mountProvider, type JwksOptions } from './provider-mount.ts';
 import { requestLogHook } from './request-log.ts';
@@ -46,7 +47,8 @@ const STYLESHEET = readFileSync(new URL('./assets/latchkey.css', import.meta.url
 /**
  * Builds the public Fastify app; never listens (src/main.ts does).
  * Registration order is fixed: headers, assets and health, then per realm the
- * interaction routes and finally oidc-provider for everything else.
+ * interaction routes, Keycloak's session iframes (keycloak layout only) and
+ * finally oidc-provider for everything else.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // pino's Logger and Fastify's base logger differ only in generics; the instance is the same object.
@@ -114,6 +116,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       unitOfWork: deps.unitOfWork,
       claimConsent: (uid: string) => realm.interactions.claimConsent(uid),
     });
+    if (settings.layout.kind === 'keycloak') {
+      await app.register(keycloakSessionPages, { provider: current, mountPath: settings.mountPath, httpsIssuer: settings.issuer.startsWith('https:') });
+    }
     await mountProvider(app, current, settings.mountPath, {
       ...deps.jwks,
       hostRoutes,

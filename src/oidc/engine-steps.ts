@@ -48,6 +48,20 @@ import {
  *
  * The password grant, opt-in per client (src/oidc/password-grant.ts):
  *   installPasswordGrant               RFC 6749 §4.3 with the sign-in page's argon2id and brakes
+ *
+ * Realm layouts (src/oidc/realm-layouts.ts), in the Keycloak and Okta layouts only:
+ *   layoutAudience (resource-indicators.ts)  a token naming no API is a JWT for the layout's audience
+ *   admitLayoutTokensAtUserinfo        and it is good at userinfo, as those vendors' are (structured-access-tokens.ts)
+ * Keycloak's (src/oidc/keycloak-shapes.ts):
+ *   keycloakAccessTokenClaims          typ, azp, preferred_username, sid/session_state, realm_access, resource_access
+ *   shapeKeycloakIdTokens              typ ID, azp, session_state; sid for every client
+ *   RefreshTokenJwts, KeycloakRefreshTokenAdapter  refresh tokens handed out, and taken back only, in an HS256 JWT form
+ *   acceptRepeatedClientCredentials    the same client and secret sent as Basic and in the form (keycloak-connect)
+ *   keycloakResponses                  refresh_expires_in, not-before-policy, session_state; CORS with credentials
+ * Okta's (src/oidc/okta-shapes.ts):
+ *   oktaAccessTokenClaims, oktaSubject ver, cid, uid, scp; sub the user's login
+ *   shapeOktaIdTokens                  ver
+ *   acceptBasicClientIdOnly            okta-auth-js's Basic base64(client_id) at revocation and introspection
  */
 
 /** What the HTTP layer knows about a request before the engine runs. */

@@ -22,10 +22,16 @@ import { PayloadAdapter } from './payload-adapter.ts';
 import { resourceIndicators, type ResourceServerDirectory } from './resource-indicators.ts';
 import { JwtVerifier, verificationKeysOf } from './jwt-verifier.ts';
 import {
-  admitJwtsAtIntrospectionAndRevocation, authenticationClaims, JwtAwareAdapter, JwtHandles, recordJwtAccessTokens,
-  refuseAccessTokensAsIdTokenHints,
+  admitJwtsAtIntrospectionAndRevocation, admitLayoutTokensAtUserinfo, authenticationClaims, JwtAwareAdapter, JwtHandles,
+  recordJwtAccessTokens, refuseAccessTokensAsIdTokenHints,
 } from './structured-access-tokens.ts';
+import {
+  acceptRepeatedClientCredentials, issueRefreshTokensAsJwts, keycloakAccessTokenClaims, KeycloakRefreshTokenAdapter, keycloakResponses, RefreshTokenJwts,
+  shapeKeycloakIdTokens,
+} from './keycloak-shapes.ts';
+import { acceptBasicClientIdOnly, oktaAccessTokenClaims, oktaSubject, shapeOktaIdTokens } from './okta-shapes.ts';
 import type { PayloadLookups } from './payload-lookups.ts';
+import type { RealmLayout } from './realm-layouts.ts';
 import { lifetimeFor, type TokenLifetimes } from './token-lifetimes.ts';
 import { unitOfWorkMiddleware } from './unit-of-work-middleware.ts';
 
@@ -35,6 +41,8 @@ export interface RealmSettings {
   issuer: string;
   /** Path (ending in `/`) where the realm's routes are mounted, e.g. `/` or `/realms/acme/`. */
   mountPath: string;
+  /** Its endpoints' paths and its tokens' shapes (src/oidc/realm-layouts.ts). */
+  layout: RealmLayout;
   lifetimes: TokenLifetimes;
   /** Default branding of the realm's pages (src/http/branding.ts), which clients override. */
   branding?: Record<string, string | undefined> | undefined;
@@ -54,6 +62,8 @@ export interface ProviderDeps {
   realm: RealmSettings;
   keys: KeySet;
   cookieKeys: readonly string[];
+  /** The server's persistent digest key; the keycloak layout derives its refresh-token JWT key from it. */
+  digestKey: Buffer;
   accounts: AccountService;
   secrets: SecretVerifier;
   pages: ProviderPages;
@@ -126,9 +136,17 @@ export function createProvider(deps: ProviderDeps): Provider {
   // One per provider, shared by the access-token models' adapters: a key rotation builds a new provider, and with it a new verifier.
   const jwtVerifier = new JwtVerifier(verificationKeysOf(realm.issuer, deps.keys));
 
+  const { defaultAudience } = realm.layout;
   const resources = resourceIndicators(realm, deps.resourceServers, {
     signingAlgs: deps.keys.signingAlgs,
     onLoad: (server) => scopes.learn({ scope: server.scopes.join(' ') }),
+    // Keycloak and Okta sign their access tokens with RS256 (Okta only ever does).
+    layoutAudience: defaultAudience === undefined ? undefined : {
+      identifier: URL.canParse(defaultAudience) ? defaultAudience : realm.issuer,
+      audience: defaultAudience,
+      scopes: () => new Set([...scopes.set, ...AUTHORISATION_SCOPES]),
+      algorithm: deps.keys.signingAlgs.includes('RS256') ? 'RS256' : deps.keys.idTokenAlg,
+    },
   });
   // Accounts are read inside the engine as its adapters are: an outage there is the engine's 503, not its 500.
   const findActiveUser = (accountId: string) => deps.accounts.findActive(realm.name, accountId).catch((error: unknown) => {
@@ -146,6 +164,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     && (!client.metadata()['refresh_token_requires_offline_access'] || source.scopes.has('offline_access'));
 
   const withAuthorisation = authorisationClaims(findActiveUser);
+  const { kind: layout } = realm.layout;
+  const layoutClaims = layout === 'keycloak' ? keycloakAccessTokenClaims : layout === 'okta' ? oktaAccessTokenClaims : undefined;
+  const refreshJwts = layout === 'keycloak' ? new RefreshTokenJwts(deps.digestKey, realm.issuer) : undefined;
 
   const refreshTokenTtl = capRefreshTokenAtGrant((client) => lifetimeFor('refresh_token', realm.lifetimes, client?.ttl));
 
@@ -156,8 +177,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (model === 'Client') return clientAdapter;
       const payloads = new PayloadAdapter(db, realm.name, model, { lookups: deps.lookups });
       if (ACCESS_TOKEN_MODELS.has(model)) return new JwtAwareAdapter(payloads, jwtHandles, jwtVerifier);
+      if (model !== 'RefreshToken') return payloads;
+      // Keycloak's layout hands refresh tokens out as JWTs (src/oidc/keycloak-shapes.ts) and takes them back only so.
+      if (refreshJwts) return new KeycloakRefreshTokenAdapter(payloads, refreshJwts, jwtHandles);
       // Asked about every token presented at introspection and revocation, JWTs included; it holds none.
-      return model === 'RefreshToken' ? new JwtAwareAdapter(payloads, jwtHandles, undefined) : payloads;
+      return new JwtAwareAdapter(payloads, jwtHandles, undefined);
     },
 
     // Persistent keys from disk; never oidc-provider's public development keystore.
@@ -176,19 +200,31 @@ export function createProvider(deps: ProviderDeps): Provider {
     claims: { ...CLAIMS_BY_SCOPE, openid: ['sub', ...AUTHORISATION_SCOPES] } as unknown as Configuration['claims'],
     scopes: scopes.set,
 
-    // JWT access tokens (RFC 9068) carry auth_time, acr and sid where a user signed in.
-    formats: { customizers: { jwt: authenticationClaims } },
+    // JWT access tokens (RFC 9068) carry auth_time, acr and sid where a user signed in; Okta's `sub` is the login.
+    formats: {
+      customizers: {
+        jwt: async (ctx, token, jwt) => {
+          await authenticationClaims(ctx, token, jwt);
+          if (layout === 'okta') oktaSubject(token as never, jwt.payload as Record<string, unknown>);
+        },
+      },
+    },
 
     // Requested client_credentials scopes are refused, not dropped (src/oidc/engine-steps.ts);
     // then roles and groups with their scopes (src/oidc/authorisation-claims.ts).
+    // and the claims of the layout's vendor (src/oidc/keycloak-shapes.ts, src/oidc/okta-shapes.ts).
     extraTokenClaims: async (ctx, token) => {
       await refuseUndeclaredClientCredentialsScopes(ctx, token);
-      return withAuthorisation(ctx, token);
+      const authorisation = await withAuthorisation(ctx, token);
+      const vendor = layoutClaims ? await layoutClaims(ctx, token as never, findActiveUser) : undefined;
+      return authorisation || vendor ? { ...vendor, ...authorisation } : undefined;
     },
 
     findAccount,
 
     interactions: { url: (_ctx, interaction) => `${realm.mountPath}interaction/${interaction.uid}` },
+    // The layout's endpoint paths (Keycloak's, Okta's or the engine's own).
+    routes: realm.layout.routes,
 
     features: {
       // Real login and consent pages live in the HTTP layer.
@@ -270,6 +306,17 @@ export function createProvider(deps: ProviderDeps): Provider {
   recordJwtAccessTokens(provider);
   admitJwtsAtIntrospectionAndRevocation(provider, jwtHandles);
   refuseAccessTokensAsIdTokenHints(provider);
+  if (defaultAudience !== undefined) admitLayoutTokensAtUserinfo(provider, jwtHandles, defaultAudience);
+  if (refreshJwts) {
+    issueRefreshTokensAsJwts(provider, refreshJwts);
+    shapeKeycloakIdTokens(provider);
+    acceptRepeatedClientCredentials(provider);
+    provider.use(keycloakResponses());
+  }
+  if (layout === 'okta') {
+    shapeOktaIdTokens(provider);
+    acceptBasicClientIdOnly(provider);
+  }
 
   // RFC 6749 §4.3, opt-in per client; discovery lists it only where a client has it (src/oidc/engine-steps.ts).
   installPasswordGrant(provider, {

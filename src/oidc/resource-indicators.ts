@@ -27,11 +27,19 @@ type ClientLike = { metadata(): Record<string, unknown> };
 export function resourceIndicators(
   realm: { name: string; lifetimes: TokenLifetimes },
   directory: ResourceServerDirectory,
-  { signingAlgs, ttlMs = 5_000, onLoad }: {
+  { signingAlgs, ttlMs = 5_000, onLoad, layoutAudience }: {
     /** What the realm's active keys sign: a JWT policy needing another algorithm cannot be served. */
     signingAlgs: readonly string[];
     ttlMs?: number;
     onLoad?: (server: ResourceServerDeclaration) => void;
+    /**
+     * Keycloak's and Okta's layouts (src/oidc/realm-layouts.ts): the audience
+     * of a token that names no resource server, a JWT that may carry any of
+     * the realm's scopes. A resource server declared with that identifier
+     * takes its place. The identifier is a URI (RFC 8707 §2), the audience
+     * need not be (Keycloak's `account`).
+     */
+    layoutAudience?: { identifier: string; audience: string; scopes: () => Iterable<string>; algorithm: string } | undefined;
   },
 ): ResourceIndicators {
   const cache = new Map<string, { at: number; server: ResourceServerDeclaration | undefined }>();
@@ -47,7 +55,7 @@ export function resourceIndicators(
   };
   const defaultOf = (client: ClientLike) => {
     const value = client.metadata()['default_resource'];
-    return typeof value === 'string' ? value : undefined;
+    return typeof value === 'string' ? value : layoutAudience?.identifier;
   };
 
   return {
@@ -65,6 +73,14 @@ export function resourceIndicators(
     useGrantedResource: async () => true,
     getResourceServerInfo: async (_ctx, identifier) => {
       const server = await find(identifier);
+      if (!server && layoutAudience && identifier === layoutAudience.identifier) {
+        return {
+          scope: [...layoutAudience.scopes()].join(' '),
+          audience: layoutAudience.audience,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: layoutAudience.algorithm as 'RS256' } },
+        };
+      }
       if (!server) throw new errors.InvalidTarget('resource indicator is not a resource server of this realm');
       const { format, lifetime, algorithm } = server.access_token;
       // Checked at start for the servers known then; one added later may name an algorithm no key signs.

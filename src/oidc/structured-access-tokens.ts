@@ -2,6 +2,7 @@ import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:
 import { decodeProtectedHeader } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Adapter, AdapterPayload, Configuration } from 'oidc-provider';
+import requestInFlight from 'oidc-provider/lib/helpers/als.js';
 import type { JwtVerifier } from './jwt-verifier.ts';
 import { PASSWORD_SIGN_IN_ENTITY } from './password-grant.ts';
 
@@ -33,7 +34,14 @@ import { PASSWORD_SIGN_IN_ENTITY } from './password-grant.ts';
  *    one. From there the engine answers exactly as for an opaque token: same
  *    policy, same fields, `active: false` when it is expired, revoked or
  *    anything fails.
- * 4. `refuseAccessTokensAsIdTokenHints`: a JWT access token is signed by the
+ * 4. `admitLayoutTokensAtUserinfo`: in the Keycloak and Okta layouts
+ *    (src/oidc/realm-layouts.ts) a token that names no API is a JWT for the
+ *    layout's audience, and, as there, it is also good at userinfo. The
+ *    engine refuses any token with an audience there; a JWT presented at
+ *    userinfo becomes a handle as in step 2, and a token of the layout's
+ *    audience found through one is shown to the endpoint without it. A
+ *    token for a declared resource server is still refused.
+ * 5. `refuseAccessTokensAsIdTokenHints`: a JWT access token is signed by the
  *    realm's keys like an ID token; where a resource server's identifier is
  *    also a client's id (Entra-style `api://<client-id>`) and their
  *    algorithms match, the engine's id_token_hint check (signature, issuer,
@@ -231,9 +239,33 @@ export const authenticationClaims: JwtFormatCustomizer = (ctx, token, jwt) => {
   if (typeof sid === 'string') payload['sid'] = sid;
 };
 
+type AccessTokenModel = {
+  find(value: string, options?: object): Promise<{ aud?: unknown } | undefined>;
+};
+type ContextWithToken = { route?: string; getAccessToken(options?: object): string };
+
+/** Step 4. */
+export function admitLayoutTokensAtUserinfo(provider: Provider, handles: JwtHandles, audience: string): void {
+  const prototype = (provider as unknown as { OIDCContext: { prototype: ContextWithToken } }).OIDCContext.prototype;
+  const getAccessToken = prototype.getAccessToken;
+  prototype.getAccessToken = function admittedAccessToken(this: ContextWithToken, options) {
+    const value = getAccessToken.call(this, options);
+    return this.route === 'userinfo' && value.length <= MAX_TOKEN_LENGTH && isStructured(value) ? handles.wrap(value) : value;
+  };
+  const AccessToken = provider.AccessToken as unknown as AccessTokenModel;
+  const find = AccessToken.find.bind(AccessToken);
+  AccessToken.find = async (value, options) => {
+    const token = await find(value, options);
+    if (token?.aud === audience && handles.isHandleShaped(value) && requestInFlight.getStore()?.oidc?.route === 'userinfo') {
+      token.aud = undefined;
+    }
+    return token;
+  };
+}
+
 type IdTokenClass = { validate(jwt: string, client: unknown): Promise<unknown> };
 
-/** Step 4: an `at+jwt` is never an ID token hint (RFC 9068 §2.1 `typ`, OIDC Core §3.1.2.1 id_token_hint). */
+/** Step 5: an `at+jwt` is never an ID token hint (RFC 9068 §2.1 `typ`, OIDC Core §3.1.2.1 id_token_hint). */
 export function refuseAccessTokensAsIdTokenHints(provider: Provider): void {
   const IdToken = provider.IdToken as unknown as IdTokenClass;
   const validate = IdToken.validate.bind(IdToken);

@@ -110,15 +110,37 @@ export async function findPayloadByUserCode(db: Db, realm: string, model: string
 }
 
 /**
- * Marks a row consumed. Atomic: of two concurrent calls for the same row
- * exactly one returns true; the other (and any later call) returns false.
- * Inside a unit of work the loser waits until the winner's unit settles: if
- * the winner rolls back, the loser wins.
+ * Changing rows of a grant (consuming a code or refresh token, deleting a
+ * token or the whole grant) takes the grant's lock first (a transaction-level
+ * advisory lock on realm and grant id), then the rows. Whatever deletes
+ * rows of one grant (one token, or the whole grant when a code or refresh
+ * token is replayed) thus queues on one lock instead of locking the grant's
+ * rows in different orders: the engine answers a replayed refresh token by
+ * deleting that token and then its grant, while the requests that lost the
+ * race to consume it delete the grant, and on PostgreSQL those deadlocked
+ * with each other and with the consumes still waiting (found by racing six
+ * refreshes of one token). Rows inserted for a grant (new tokens) are seen
+ * by nobody else until their unit commits, so they need no lock. The lock is taken in the
+ * statement, before any row is: the uncorrelated sub-select runs once, as
+ * the scan evaluates its first row, before that row is locked.
+ */
+const grantLock = (grantId: string) => `pg_advisory_xact_lock(hashtextextended($1 || ' ' || ${grantId}, 0))`;
+
+/**
+ * Marks a row consumed, under the grant's lock (grantLock). Atomic: of two
+ * concurrent calls for the same row exactly one returns true; the other (and
+ * any later call) returns false. Inside a unit of work the loser waits until
+ * the winner's unit settles: if the winner rolls back, the loser wins.
  */
 const CONSUME: Statement = {
   name: 'latchkey_payload_consume',
   effect: 'claim',
-  text: 'update oidc_payloads set consumed_at = now() where realm = $1 and model = $2 and id = $3 and consumed_at is null',
+  text: `with grant_lock as (
+           select ${grantLock('grant_id')} from oidc_payloads
+            where realm = $1 and model = $2 and id = $3 and grant_id is not null
+         )
+         update oidc_payloads set consumed_at = now()
+          where realm = $1 and model = $2 and id = $3 and consumed_at is null and (select count(*) from grant_lock) >= 0`,
 };
 
 export async function consumePayload(db: Db, realm: string, model: string, id: string): Promise<boolean> {
@@ -128,7 +150,11 @@ export async function consumePayload(db: Db, realm: string, model: string, id: s
 const DESTROY: Statement = {
   name: 'latchkey_payload_destroy',
   effect: 'write',
-  text: 'delete from oidc_payloads where realm = $1 and model = $2 and id = $3',
+  text: `with grant_lock as (
+           select ${grantLock('grant_id')} from oidc_payloads
+            where realm = $1 and model = $2 and id = $3 and grant_id is not null
+         )
+         delete from oidc_payloads where realm = $1 and model = $2 and id = $3 and (select count(*) from grant_lock) >= 0`,
 };
 
 export async function destroyPayload(db: Db, realm: string, model: string, id: string): Promise<void> {
@@ -139,29 +165,36 @@ export async function destroyPayload(db: Db, realm: string, model: string, id: s
  * Deletes a row and says whether this call deleted it. Atomic like
  * consumePayload: of concurrent calls exactly one returns true.
  */
-const TAKE: Statement = { ...DESTROY, name: 'latchkey_payload_take', effect: 'claim' };
+const TAKE: Statement = {
+  name: 'latchkey_payload_take',
+  effect: 'claim',
+  text: 'delete from oidc_payloads where realm = $1 and model = $2 and id = $3',
+};
 
 export async function takePayload(db: Db, realm: string, model: string, id: string): Promise<boolean> {
   return (await db.run(TAKE, [realm, model, id])).rowCount === 1;
 }
 
-/** Deletes every row of a grant (tokens, codes and the Grant itself). */
+/** Deletes every row of a grant (tokens, codes and the Grant itself), under the grant's lock (grantLock). */
 const DELETE_GRANT: Statement = {
   name: 'latchkey_payload_delete_grant',
   effect: 'write',
-  text: 'delete from oidc_payloads where realm = $1 and grant_id = $2',
+  text: `with grant_lock as (select ${grantLock('$2')})
+         delete from oidc_payloads where realm = $1 and grant_id = $2 and (select count(*) from grant_lock) = 1`,
 };
 
 export async function deleteGrant(db: Db, realm: string, grantId: string): Promise<void> {
   await db.run(DELETE_GRANT, [realm, grantId]);
 }
 
-/** Deletes the whole grant that the given row belongs to, in one statement. */
+/** Deletes the whole grant that the given row belongs to, in one statement, under the grant's lock (grantLock). */
 const DELETE_GRANT_OF: Statement = {
   name: 'latchkey_payload_delete_grant_of',
   effect: 'write',
-  text: `delete from oidc_payloads where realm = $1 and grant_id =
-           (select grant_id from oidc_payloads where realm = $1 and model = $2 and id = $3)`,
+  text: `with target as (select grant_id from oidc_payloads where realm = $1 and model = $2 and id = $3 and grant_id is not null),
+         grant_lock as (select ${grantLock('grant_id')} from target)
+         delete from oidc_payloads
+          where realm = $1 and grant_id = (select grant_id from target) and (select count(*) from grant_lock) >= 0`,
 };
 
 export async function deleteGrantOf(db: Db, realm: string, model: string, id: string): Promise<void> {

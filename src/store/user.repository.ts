@@ -9,6 +9,8 @@ export interface UserFields {
   email: string | null;
   email_verified: boolean;
   password_hash: string;
+  /** Set with a declared hash (src/accounts/declared-accounts.ts); any other password change clears it. */
+  declared_hash_digest?: string | null;
   claims: Record<string, unknown>;
   disabled: boolean;
   roles: string[];
@@ -50,10 +52,44 @@ export async function listUsers(db: Db, realm: string): Promise<StoredUser[]> {
 }
 
 export async function insertUser(db: Db, realm: string, id: string, fields: UserFields): Promise<void> {
-  await db
-    .insertInto('users')
-    .values({ realm, id, ...fields, claims: JSON.stringify(fields.claims), roles: JSON.stringify(fields.roles), groups: JSON.stringify(fields.groups) })
-    .execute();
+  await insertUsers(db, realm, [{ id, ...fields }]);
+}
+
+/**
+ * Rows per INSERT when many users are added at once (an import): one
+ * statement carries 11 parameters per row, well under PostgreSQL's 65,535,
+ * and a thousand rows keep a statement's size around a megabyte.
+ */
+const INSERT_CHUNK = 1000;
+
+/** Adds users, a thousand rows per statement: an import of 10,000 is ten statements, not 10,000. */
+export async function insertUsers(db: Db, realm: string, users: ReadonlyArray<UserFields & { id: string }>): Promise<void> {
+  for (let start = 0; start < users.length; start += INSERT_CHUNK) {
+    const rows = users.slice(start, start + INSERT_CHUNK).map(({ claims, roles, groups, ...fields }) => ({
+      realm, ...fields, claims: JSON.stringify(claims), roles: JSON.stringify(roles), groups: JSON.stringify(groups),
+    }));
+    await db.insertInto('users').values(rows).execute();
+  }
+}
+
+/**
+ * Swaps a user's password hash for another form of the same password (a
+ * kept hash for Latchkey's argon2id at the first sign-in): only if the
+ * stored hash is still `expected`, so that of two concurrent sign-ins one
+ * replaces it and the other changes nothing, and a password changed in the
+ * meantime is never overwritten. Not a password change: password_changed_at,
+ * updated_at (the `updated_at` claim) and the declared hash's digest stay.
+ * Returns whether this call replaced it.
+ */
+export async function replacePasswordHash(db: Db, realm: string, id: string, expected: string, replacement: string): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({ password_hash: replacement })
+    .where('realm', '=', realm)
+    .where('id', '=', id)
+    .where('password_hash', '=', expected)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 export async function updateUser(db: Db, realm: string, id: string, fields: Partial<UserFields>): Promise<void> {
@@ -65,7 +101,7 @@ export async function updateUser(db: Db, realm: string, id: string, fields: Part
       ...(claims ? { claims: JSON.stringify(claims) } : {}),
       ...(roles ? { roles: JSON.stringify(roles) } : {}),
       ...(groups ? { groups: JSON.stringify(groups) } : {}),
-      ...(fields.password_hash ? { password_changed_at: sql<Date>`now()` } : {}),
+      ...(fields.password_hash ? { password_changed_at: sql<Date>`now()`, declared_hash_digest: fields.declared_hash_digest ?? null } : {}),
       updated_at: sql<Date>`now()`,
     })
     .where('realm', '=', realm)

@@ -7,8 +7,14 @@ export interface UserTable {
   username: string;
   email: string | null;
   email_verified: Generated<boolean>;
-  /** argon2id PHC string. */
+  /**
+   * Latchkey's argon2id (PHC string); a hash kept from another system until
+   * the user's first sign-in (src/config/kept-password-hashes.ts); or
+   * NO_PASSWORD (src/accounts/password-hasher.ts), which nothing verifies.
+   */
   password_hash: string;
+  /** SHA-256 of the declared hash the password comes from (see its migration); null otherwise. */
+  declared_hash_digest: string | null;
   /** Extra claims released per scope (name, given_name, …). */
   claims: ColumnType<Record<string, unknown>, string | undefined, string>;
   disabled: Generated<boolean>;

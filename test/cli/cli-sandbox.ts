@@ -9,6 +9,7 @@ import { runCli } from '../../src/cli/run-cli.ts';
 import { assembleLatchkey } from '../../src/latchkey.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { Services } from '../../src/latchkey.ts';
+import type { DeclarativeSetup } from '../../src/config/index.ts';
 import { freePort, startLatchkey, testConfig } from '../helpers/latchkey-under-test.ts';
 import { EMPTY_SETUP } from '../helpers/setups.ts';
 import { seedEmbeddedDataDir } from '../helpers/embedded-images.ts';
@@ -160,17 +161,18 @@ export interface SandboxServer {
 
 /**
  * A real server on the sandbox's database and keys (so it shares the digest
- * key of generated client secrets). The embedded database belongs to one
+ * key of generated client secrets), applying `setup` at start as
+ * LATCHKEY_CONFIG would. The embedded database belongs to one
  * process at a time: close the server before the next CLI run on it.
  */
-export async function startServerOn(t: Test, sandbox: CliSandbox): Promise<SandboxServer> {
+export async function startServerOn(t: Test, sandbox: CliSandbox, setup: DeclarativeSetup = EMPTY_SETUP): Promise<SandboxServer> {
   if (sandbox.databaseUrl) {
-    const running = await startLatchkey(t, { databaseUrl: sandbox.databaseUrl, keysDir: sandbox.keysDir, setup: EMPTY_SETUP, logLevel: 'silent' });
+    const running = await startLatchkey(t, { databaseUrl: sandbox.databaseUrl, keysDir: sandbox.keysDir, setup, logLevel: 'silent' });
     return { issuer: running.issuer, services: running.latchkey.services, close: () => running.latchkey.close() };
   }
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const config = testConfig({ issuer, port, keysDir: sandbox.keysDir, dataDir: sandbox.dataDir, setup: EMPTY_SETUP });
+  const config = testConfig({ issuer, port, keysDir: sandbox.keysDir, dataDir: sandbox.dataDir, setup });
   const latchkey = await assembleLatchkey(config, createLogger('silent'));
   await latchkey.app.listen({ port, host: '127.0.0.1' });
   let closed = false;

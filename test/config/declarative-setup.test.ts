@@ -101,8 +101,16 @@ t.test('schema errors name the field', async (t) => {
   refused(t, realmWith(webClient({ ttl: { access_token: -5 } })), 'realms[0].clients[0].ttl.access_token');
   refused(t, realmWith(webClient({ ttl: { session: 60 } })), 'realms[0].clients[0].ttl.session', /realm/);
   refused(t, { realms: [{ name: 'default', clients: ['web'] }] }, 'realms[0].clients[0]', /object/);
-  refused(t, { realms: [{ name: 'default', users: [{ username: 'jane' }] }] }, 'realms[0].users[0].password', /required/);
+  refused(t, { realms: [{ name: 'default', users: [{ username: 'jane', password: 'p', password_hash: '$pbkdf2-sha256$i=27500$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaA' }] }] }, 'realms[0].users[0].password_hash', /not both/);
+  refused(t, { realms: [{ name: 'default', users: [{ username: 'jane', password_hash: '$md5$abc' }] }] }, 'realms[0].users[0].password_hash', /not a password hash/);
+  refused(t, { realms: [{ name: 'default', users: [{ username: 'jane', password_hash: '$pbkdf2-sha256$i=99999999$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaA' }] }] }, 'realms[0].users[0].password_hash', /iterations/);
   refused(t, { realms: [{ name: 'default', users: [{ username: 'jane', password: 'p', email: 'not-an-email' }] }] }, 'realms[0].users[0].email');
+});
+
+t.test('a user declared without a password is accepted: it signs in once one is set', async (t) => {
+  const [user] = parse({ realms: [{ name: 'default', users: [{ username: 'jane' }] }] }).realms[0]!.users;
+  t.equal(user!.password, undefined);
+  t.equal(user!.password_hash, undefined);
 });
 
 t.test('duplicates are refused', async (t) => {

@@ -6,7 +6,7 @@ import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { discover } from '../helpers/relying-party.ts';
 import { demoSetupDocument, parseSetup, SECRETS } from '../helpers/setups.ts';
 import {
-  authorizationCode, introspect, refreshRequest, revoke, tokenRequest, type OAuthResponse,
+  authorizationCode, introspect, postForm, refreshRequest, revoke, tokenRequest, type OAuthResponse,
 } from '../helpers/token-requests.ts';
 import { proxiedDatabase } from '../helpers/proxied-database.ts';
 import { waitFor } from '../helpers/waiting.ts';
@@ -38,6 +38,9 @@ if (!proxied) {
     grant_types: ['password', 'refresh_token'], response_types: [], redirect_uris: [], post_logout_redirect_uris: [],
     scope: 'openid orders:read roles', default_resource: ORDERS,
   });
+  // The same clients and users in Keycloak's layout (issue 11): JWT access tokens by default, JWT-shaped refresh tokens.
+  const { name: _name, ...demoRealm } = setup.realms[0]!;
+  setup.realms.push({ ...demoRealm, name: 'ifs', layout: 'keycloak' });
   const { issuer } = await startLatchkey(t, { databaseUrl: viaProxy, setup: parseSetup(setup) });
   const web1 = ['web1', SECRETS.web1] as const;
   const svc = ['svc', SECRETS.svc] as const;
@@ -148,6 +151,23 @@ if (!proxied) {
     const revoked = await faultAtEveryStatement(t, () => revoke(issuer, token, svc));
     t.ok(revoked.faults >= 1, 'revocation was faulted at its delete');
     t.equal((await introspect(issuer, token, rs)).json?.active, false, 'revoked once the database was back');
+  });
+
+  t.test('Keycloak layout: a refresh (JWT refresh token, JWT access token with the account\'s claims) faulted at any statement', async (t) => {
+    const realm = `${issuer}/realms/ifs`;
+    const tokenEndpoint = `${realm}/protocol/openid-connect/token`;
+    const { code, verifier, redirectUri } = await authorizationCode(realm, { scope: 'openid profile offline_access' });
+    const first = await postForm(tokenEndpoint, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri }, { basic: web1 });
+    t.equal(first.status, 200);
+    const refreshToken = first.json!.refresh_token as string;
+    const { faults, response } = await faultAtEveryStatement(t, () => postForm(tokenEndpoint, { grant_type: 'refresh_token', refresh_token: refreshToken }, { basic: web1 }));
+    t.ok(faults >= 4, `faults were injected at ${faults} statements`);
+    t.match(response.json, { token_type: 'Bearer', 'not-before-policy': 0 });
+    t.equal(response.json!.refresh_token.split('.').length, 3, 'the new refresh token in its JWT form');
+    const introspection = `${realm}/protocol/openid-connect/token/introspect`;
+    t.equal((await postForm(introspection, { token: first.json!.access_token }, { basic: rs })).json?.active, true, 'the grant was never revoked');
+    t.equal((await postForm(introspection, { token: response.json!.access_token }, { basic: rs })).json?.active, true, 'the new access token is active');
+    t.equal((await postForm(tokenEndpoint, { grant_type: 'refresh_token', refresh_token: response.json!.refresh_token }, { basic: web1 })).status, 200, 'the new refresh token works');
   });
 
   t.test('password grant with a JWT access token: a fault at any statement answers 503, stores nothing and counts no failure', async (t) => {

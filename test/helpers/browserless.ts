@@ -37,8 +37,9 @@ export class Browser {
   readonly jar = new CookieJar();
   readonly origin: string;
 
+  /** `origin` may be an issuer with a path (a realm's): only its origin counts. */
   constructor(origin: string) {
-    this.origin = origin;
+    this.origin = new URL(origin).origin;
   }
 
   async request(url: string, init: RequestInit & { form?: Record<string, string> } = {}): Promise<Response> {

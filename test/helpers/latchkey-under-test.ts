@@ -40,7 +40,7 @@ export async function freePort(): Promise<number> {
  * Starts a real Latchkey on a loopback port with its own database and keys
  * directory, and tears it down when the test ends.
  */
-export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, databaseUrl, logLevel = 'info', requestLogging = false, trustProxy = false, issuer: configuredIssuer }: {
+export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, databaseUrl, logLevel = 'info', requestLogging = false, trustProxy = false, issuer: configuredIssuer, env = {} }: {
   setup?: DeclarativeSetup;
   keysDir?: string;
   databaseUrl?: string;
@@ -51,6 +51,8 @@ export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, dat
   trustProxy?: boolean;
   /** LATCHKEY_ISSUER, when it is not where the server listens (as behind a proxy). */
   issuer?: string;
+  /** More environment settings. */
+  env?: Environment;
 } = {}): Promise<RunningLatchkey> {
   const port = await freePort();
   const listening = `http://127.0.0.1:${port}`;
@@ -66,7 +68,7 @@ export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, dat
 
   const config = testConfig({
     issuer, port, keysDir, databaseUrl, setup, logLevel,
-    env: { LATCHKEY_TRUST_PROXY: String(trustProxy), LATCHKEY_LOG_REQUESTS: String(requestLogging) },
+    env: { LATCHKEY_TRUST_PROXY: String(trustProxy), LATCHKEY_LOG_REQUESTS: String(requestLogging), ...env },
   });
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });

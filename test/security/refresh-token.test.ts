@@ -57,6 +57,23 @@ t.test('case 32: replaying a rotated refresh token revokes the whole grant', asy
   assertOAuthError(t, await refreshRequest(issuer, second.refresh_token, WEB1), 400, 'invalid_grant', secrets());
 });
 
+t.test('case 32 at once: one refresh token sent twelve times together, thirty times over: never a 5xx, at most one answer, the grant ends', async (t) => {
+  // On PostgreSQL the requests that lost the race, and the ones that found the
+  // token already consumed, all delete the grant at once; they deadlocked
+  // (a 500) until every change to a grant's rows took the grant's lock first
+  // (src/store/oidc-payload.repository.ts, grantLock).
+  for (let round = 0; round < 30; round += 1) {
+    const first = await signIn();
+    const answers = await Promise.all(Array.from({ length: 12 }, () => refreshRequest(issuer, first.refresh_token, WEB1)));
+    t.same(answers.filter((answer) => answer.status >= 500).map((answer) => answer.text), [], `round ${round}: no 5xx`);
+    const won = answers.filter((answer) => answer.status === 200);
+    t.ok(won.length <= 1, `round ${round}: ${won.length} answered with tokens`);
+    for (const lost of answers.filter((answer) => answer.status !== 200)) t.equal(lost.json?.['error'], 'invalid_grant');
+    for (const answer of won) t.same((await introspect(issuer, answer.json!['access_token'], RS)).json, { active: false }, 'the winner\'s tokens died with the grant');
+    t.same((await introspect(issuer, first.access_token, RS)).json, { active: false });
+  }
+});
+
 t.test('case 33: every refresh rotates, for confidential and public clients alike', async (t) => {
   const cases: { label: string; flow: Parameters<typeof codeFlow>[1]; refresh: (rt: string) => Promise<OAuthResponse> }[] = [
     { label: 'web1 (confidential)', flow: {}, refresh: (rt) => refreshRequest(issuer, rt, WEB1) },

@@ -1,6 +1,7 @@
+import { isCurrentHash } from '../../accounts/password-hasher.ts';
 import type { StoredUser } from '../../store/user.repository.ts';
 import { loadCommandContext, withServices } from '../command-context.ts';
-import { roleListProblem } from '../../config/index.ts';
+import { parseKeptHash, roleListProblem } from '../../config/index.ts';
 import { CliError, UsageError } from '../../errors/index.ts';
 import { dispatch, hasControlCharacters, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
 import { readNewPassword } from '../password-input.ts';
@@ -118,7 +119,8 @@ async function list(args: string[], io: CliIo): Promise<number> {
     write(io.stdout, `${'USERNAME'.padEnd(width)}  ${'EMAIL'.padEnd(30)}  STATUS`);
     for (const user of users) {
       const email = user.email ? `${user.email}${user.email_verified ? '' : ' (unverified)'}` : '-';
-      write(io.stdout, `${user.username.padEnd(width)}  ${email.padEnd(30)}  ${user.disabled ? 'disabled' : 'active'}`);
+      const password = user.password_storage === 'argon2id' ? '' : user.password_storage === 'none' ? ', no password' : `, ${user.password_storage} hash until the first sign-in`;
+      write(io.stdout, `${user.username.padEnd(width)}  ${email.padEnd(30)}  ${user.disabled ? 'disabled' : 'active'}${password}`);
     }
   }
   return 0;
@@ -194,9 +196,10 @@ function checkUsername(username: string): string {
   return username;
 }
 
-/** What may be shown of a user: everything but the password hash. */
+/** What may be shown of a user: everything but the password hash, of which only its kind. */
 function publicView(user: StoredUser) {
   return {
+    password_storage: passwordStorage(user.password_hash),
     id: user.id,
     username: user.username,
     email: user.email,
@@ -209,6 +212,14 @@ function publicView(user: StoredUser) {
     updated_at: user.updated_at,
     password_changed_at: user.password_changed_at,
   };
+}
+
+/** `argon2id` (Latchkey's), `none`, or the scheme of a hash kept from Keycloak until the first sign-in (`pbkdf2-sha256`, …). */
+function passwordStorage(hash: string): string {
+  const kept = parseKeptHash(hash);
+  if (isCurrentHash(hash)) return 'argon2id';
+  if (!kept) return 'none';
+  return kept.scheme === 'pbkdf2' ? `pbkdf2-${kept.digest}` : kept.variant;
 }
 
 export function users(args: string[], io: CliIo): Promise<number> {
