@@ -16,6 +16,7 @@ export const EXTRA_CLIENT_METADATA = [
   'ttl',                                    // per-client token lifetimes (seconds)
   'background_uri',                         // login page branding (iPIM OAUTH2_BACKGROUND)
   'primary_color',
+  'web_origins',                            // origins whose pages may call the token endpoint and userinfo (CORS), as Keycloak's webOrigins
 ] as const;
 
 /**
@@ -25,6 +26,22 @@ export const EXTRA_CLIENT_METADATA = [
  * uses of the secret (client_secret_jwt, HS256 ID tokens) are disabled in the
  * provider configuration, so the hash is never used as a key.
  */
+/**
+ * The origins whose pages may read this client's answers across origins
+ * (CORS at the token, userinfo, introspection and revocation endpoints, and
+ * Keycloak's login-status iframe): its `web_origins`, where `+` stands for
+ * the origins of its redirect URIs (Keycloak's notation); without
+ * `web_origins`, the origins of its redirect URIs, oidc-provider's own
+ * default. Private-use schemes (native apps) have the opaque origin `null`,
+ * which no browser page can claim.
+ */
+export function webOriginsOf(client: { redirectUris?: readonly string[] | undefined; metadata(): Record<string, unknown> }): ReadonlySet<string> {
+  const declared = client.metadata()['web_origins'];
+  const redirectOrigins = (client.redirectUris ?? []).map((uri) => URL.parse(uri)?.origin).filter((origin): origin is string => !!origin && origin !== 'null');
+  if (!Array.isArray(declared)) return new Set(redirectOrigins);
+  return new Set(declared.flatMap((origin) => (origin === '+' ? redirectOrigins : [String(origin)])));
+}
+
 export function providerMetadata(row: Pick<StoredClient, 'client_id' | 'metadata' | 'secret_hash'>): Record<string, unknown> {
   return {
     ...row.metadata,

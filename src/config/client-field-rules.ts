@@ -129,6 +129,24 @@ function linkProblem(value: string): string | undefined {
   return brandingUrlProblem(value) ?? (httpsUrlProblem(value) ? 'must be an https: URL' : undefined);
 }
 
+const MAX_WEB_ORIGINS = 100;
+
+/**
+ * A web origin (Keycloak's `webOrigins`): `scheme://host[:port]` exactly as
+ * a browser sends it in `Origin` (no path, no trailing slash, lower case),
+ * or `+`, the origins of the client's redirect URIs. No `*`: a wildcard
+ * would let any site read the client's token responses.
+ */
+export function webOriginProblem(value: string): string | undefined {
+  if (value === '+') return undefined;
+  if (value.includes('*')) return 'no wildcards (a browser never sends one, and * would let any site read this client\'s tokens): list the origins';
+  const parsed = URL.parse(value);
+  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.origin !== value) {
+    return 'must be an origin such as https://app.example.com (scheme, host and port only), or +';
+  }
+  return undefined;
+}
+
 function emailProblem(value: string): string | undefined {
   return value.length <= 320 && EMAIL.test(value) ? undefined : 'must be an email address';
 }
@@ -170,8 +188,8 @@ const keySet: FieldRule = (value, field, report) => {
  * Every field Latchkey accepts: RFC 7591 names, plus its own `permissions`,
  * `roles` (the client's own, in its client-credentials tokens with the `roles` scope),
  * `default_resource` (the API its tokens are for when it names none, RFC 8707),
- * `refresh_token_requires_offline_access`, `ttl`, `background_uri` and
- * `primary_color` (src/clients/client-metadata.ts). The order is the order
+ * `refresh_token_requires_offline_access`, `ttl`, `background_uri`,
+ * `primary_color` and `web_origins` (src/clients/client-metadata.ts). The order is the order
  * in which problems are reported. Redirect URIs get their full rules in
  * client-rules.ts, which knows the application type and the environment.
  */
@@ -185,6 +203,7 @@ export const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   response_types: list(oneOf(RESPONSE_TYPES)),
   redirect_uris: list(text(), MAX_REDIRECT_URIS),
   post_logout_redirect_uris: list(text(), MAX_REDIRECT_URIS),
+  web_origins: list(text(webOriginProblem), MAX_WEB_ORIGINS),
   scope: text(scopeProblem),
   permissions: list(oneOf(CLIENT_PERMISSIONS)),
   roles: roleNames,

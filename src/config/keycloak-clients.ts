@@ -14,6 +14,7 @@
  * | attribute use.refresh.tokens "false"       | no refresh_token grant                                |
  * | redirectUris (relative ones on rootUrl)    | redirect_uris, exact ones only                        |
  * | attribute post.logout.redirect.uris (`##`, `+`) | post_logout_redirect_uris                        |
+ * | webOrigins (`+`, origins)                  | web_origins (a `*` is listed, not imported)           |
  * | defaultClientScopes, optionalClientScopes  | scope (with openid for clients that sign users in)    |
  * | attribute access.token.lifespan            | ttl.access_token, client_credentials, id_token        |
  * | attribute client.session.idle.timeout / max.lifespan | ttl.refresh_token (the smallest, with the realm's) |
@@ -26,7 +27,7 @@
  * redirect URIs all have wildcards. A wildcard redirect URI is never
  * widened or guessed: it is listed, and the exact ones are imported.
  */
-import { isScopeToken, MAX_LIFETIME_SECONDS } from './client-field-rules.ts';
+import { isScopeToken, MAX_LIFETIME_SECONDS, webOriginProblem } from './client-field-rules.ts';
 import { brandingNameProblem } from './branding-rules.ts';
 import { Findings, shown, type KeycloakObject } from './keycloak-fields.ts';
 import { httpsUrlProblem } from './uri-rules.ts';
@@ -165,6 +166,14 @@ export function translateClient(client: KeycloakObject, context: ClientContext):
   const signsIn = codeFlow || directGrant;
   const scope = [...new Set([...(signsIn ? ['openid'] : []), ...clientScopes.filter(isScopeToken)])].join(' ');
 
+  // webOrigins as Keycloak reads them: `+` for the redirect URIs' origins, an empty list for none.
+  const webOrigins: string[] = [];
+  for (const origin of client.strings('webOrigins') ?? []) {
+    const problem = webOriginProblem(origin);
+    if (problem) attention.add('web origins not imported (a wildcard, or not an origin)', `${name}: ${shown(origin)}`);
+    else if (!webOrigins.includes(origin)) webOrigins.push(origin);
+  }
+
   const definition: Record<string, unknown> = {
     client_id: clientId,
     ...authentication,
@@ -173,6 +182,7 @@ export function translateClient(client: KeycloakObject, context: ClientContext):
     response_types: codeFlow ? ['code'] : [],
     redirect_uris: codeFlow ? redirects.exact : [],
     post_logout_redirect_uris: codeFlow ? [...new Set(postLogout)] : [],
+    ...(client.raw('webOrigins') === undefined ? {} : { web_origins: webOrigins }),
     ...(scope ? { scope } : {}),
     ...branding(client, attributes, name, notes),
     ...lifetimes(attributes, context.realmRefreshSeconds, grants),
@@ -234,7 +244,6 @@ function reportLeftovers(client: KeycloakObject, attributes: KeycloakObject | un
     protocolMappers: 'protocol mappers (claims Keycloak adds to tokens)',
     authorizationServicesEnabled: 'fine-grained authorization (Keycloak Authorization Services)',
     authorizationSettings: 'fine-grained authorization (Keycloak Authorization Services)',
-    webOrigins: 'web origins (CORS: Latchkey has no per-client list)',
     consentRequired: 'consentRequired (Latchkey asks for consent by its own rules)',
     authenticationFlowBindingOverrides: 'authentication flow overrides',
     adminUrl: 'admin URLs (Keycloak adapter callbacks)',

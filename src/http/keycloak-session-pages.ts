@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { requestErrors } from '../errors/index.ts';
-import { loginStatus, webOriginsOf } from '../oidc/login-status.ts';
+import { loginStatus, webOriginsOfClient } from '../oidc/login-status.ts';
 import { framedPagePolicy } from './security-headers.ts';
 
 /**
@@ -168,7 +168,7 @@ export async function keycloakSessionPages(app: FastifyInstance, options: Keyclo
 
   /** The client exists and `origin` is one of its web origins; otherwise 403, whichever it was. */
   async function assertWebOrigin(clientId: string, origin: string) {
-    const origins = await webOriginsOf(current(), clientId);
+    const origins = await webOriginsOfClient(current(), clientId);
     if (!origins?.has(origin)) throw requestErrors.notAWebOrigin();
   }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
+import { webOriginsOf } from '../clients/client-metadata.ts';
 
 /**
  * What Keycloak's login-status iframe answers about a browser's session
@@ -22,21 +23,10 @@ import type Provider from 'oidc-provider';
  */
 export type LoginStatus = 'unchanged' | 'changed';
 
-/**
- * The client's web origins: as oidc-provider's CORS check for public
- * clients (clientBasedCORS) and Keycloak's `+` web origin, the origins of
- * its redirect URIs. Undefined when the client does not exist.
- */
-export async function webOriginsOf(provider: Provider, clientId: string): Promise<ReadonlySet<string> | undefined> {
+/** The client's web origins (src/clients/client-metadata.ts), or undefined when the client does not exist. */
+export async function webOriginsOfClient(provider: Provider, clientId: string): Promise<ReadonlySet<string> | undefined> {
   const client = await provider.Client.find(clientId);
-  if (!client) return undefined;
-  const origins = new Set<string>();
-  for (const uri of client.redirectUris ?? []) {
-    const origin = URL.parse(uri)?.origin;
-    // Private-use schemes (native apps) have the opaque origin `null`, which no browser page can claim.
-    if (origin && origin !== 'null') origins.add(origin);
-  }
-  return origins;
+  return client ? webOriginsOf(client as unknown as Parameters<typeof webOriginsOf>[0]) : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import { CLAIMS_BY_SCOPE, accountClaims } from '../accounts/account-claims.ts';
 import type { AccountService } from '../accounts/account-service.ts';
-import { EXTRA_CLIENT_METADATA } from '../clients/client-metadata.ts';
+import { EXTRA_CLIENT_METADATA, webOriginsOf } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
 import { algorithmsServedBy, SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
 import { isScopeToken } from '../config/index.ts';
@@ -290,6 +290,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     } as Configuration['ttl'],
 
     renderError: deps.pages.renderError,
+
+    // CORS: the engine's rule (a public client at every endpoint it calls, any client at userinfo), with the
+    // client's `web_origins` (Keycloak's webOrigins) where it declares them instead of its redirect origins.
+    clientBasedCORS: (ctx, origin, client) => {
+      if (origin === 'null') return false;
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return webOriginsOf(client as unknown as Parameters<typeof webOriginsOf>[0]).has(origin);
+    },
   };
 
   const provider = new Provider(realm.issuer, configuration);

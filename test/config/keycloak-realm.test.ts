@@ -82,6 +82,12 @@ t.test('a confidential web client: secret, exact redirect URIs (relative ones on
   t.same(client('orders-web')!.scope!.split(' '), ['openid', 'web-origins', 'acr', 'roles', 'profile', 'basic', 'email', 'address', 'phone', 'offline_access', 'organization', 'microprofile-jwt']);
 });
 
+t.test('webOrigins become web_origins (the CORS origins of the client); a wildcard is listed, not imported', async (t) => {
+  t.same(client('orders-web')!.web_origins, ['https://orders.acme.example']);
+  t.same(client('orders-api')!.web_origins, [], 'an empty list: no origin, as in Keycloak');
+  t.notMatch(setup.keycloak!.realms[0]!.notImported.join('\n'), /web origins/);
+});
+
 t.test('service accounts, direct access grants, public and native clients', async (t) => {
   t.match(client('orders-api'), { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'roles orders:read' });
   t.same(client('orders-api')!.roles, ['orders-reader'], 'its service account\'s realm roles, Keycloak\'s built-ins left out');
@@ -134,7 +140,7 @@ t.test('the summary accounts for what was skipped, needs attention or is not imp
     /identity providers .*: google/, /authentication flows: browser with OTP$/m, /one-time-password \(OTP\) credentials: judy/,
     /required actions .*: CONFIGURE_TOTP/, /required actions given to every new user: TERMS_AND_CONDITIONS/,
     /other protocol than OpenID Connect: intranet-saml \(saml\)/, /bearer-only clients.*: reports-api/, /disabled clients: old-app/,
-    /user federation \(LDAP, Kerberos\): corporate-ldap/, /protocol mappers.*: orders-web/, /web origins.*: orders-web/,
+    /user federation \(LDAP, Kerberos\): corporate-ldap/, /protocol mappers.*: orders-web/,
     /user attributes .*: department/, /links to identity providers: google/, /password policy/, /e-mail \(SMTP\) settings/,
     /client scope definitions .*: orders:read/,
   ]) t.match(notImported, expected);
