@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { parseKeptHash, roleListProblem } from '../config/index.ts';
-import { AccountError, HasherBusyError } from '../errors/index.ts';
+import { AccountError, AccountExistsError, AccountNotFoundError, HasherBusyError } from '../errors/index.ts';
 import type { Db } from '../store/database.ts';
 import { deleteAccountPayloads } from '../store/oidc-payload.repository.ts';
 import {
-  deleteUser, findUserById, findUserByLogin, findUserByUsername, insertUser, listUsers, replacePasswordHash, updateUser,
+  deleteUser, findUserById, findUserByLogin, findUserByUsername, insertUser, listUsers, listUsersPage, replacePasswordHash, updateUser,
   type StoredUser,
 } from '../store/user.repository.ts';
+import { usernameProblem } from '../config/index.ts';
 import { applyDeclaredAccounts, type AccountOutcomes, type DeclaredAccount, type ImportProgress } from './declared-accounts.ts';
 import { isArgon2idHash, isCurrentHash, MAX_SECRET_LENGTH, type PasswordHasher } from './password-hasher.ts';
 
@@ -135,17 +136,28 @@ export class AccountService {
     return listUsers(this.#db, realm);
   }
 
+  /** One page of the realm's users in username order, starting after `after` (keyset pagination: stable while users are added). */
+  async page(realm: string, { after, limit }: { after?: string | undefined; limit: number }): Promise<StoredUser[]> {
+    return listUsersPage(this.#db, realm, { after, limit });
+  }
+
   async findByUsername(realm: string, username: string): Promise<StoredUser | undefined> {
     return findUserByUsername(this.#db, realm, username);
   }
 
+  /**
+   * @throws AccountError when the rules refuse the user (username, roles, groups, password)
+   * @throws AccountExistsError when the username is taken in the realm
+   */
   async create(realm: string, user: NewUser): Promise<StoredUser> {
+    const problem = usernameProblem(user.username);
+    if (problem) throw new AccountError(`username: ${problem}`);
     for (const name of ['roles', 'groups'] as const) {
       const problem = user[name] === undefined ? undefined : roleListProblem(user[name], name);
       if (problem) throw new AccountError(`${problem.field}: ${problem.message}`);
     }
     if (await findUserByUsername(this.#db, realm, user.username)) {
-      throw new AccountError(`user ${user.username} already exists in realm ${realm}`);
+      throw new AccountExistsError(`user ${user.username} already exists in realm ${realm}`);
     }
     const id = randomUUID();
     await insertUser(this.#db, realm, id, {
@@ -206,7 +218,7 @@ export class AccountService {
 
   async #require(realm: string, username: string): Promise<StoredUser> {
     const user = await findUserByUsername(this.#db, realm, username);
-    if (!user) throw new AccountError(`no user ${username} in realm ${realm}`);
+    if (!user) throw new AccountNotFoundError(`no user ${username} in realm ${realm}`);
     return user;
   }
 

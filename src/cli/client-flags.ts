@@ -1,5 +1,7 @@
 import type { ClientDefinition } from '../clients/client-service.ts';
-import { AUTH_METHODS, checkClient, CLIENT_PERMISSIONS, describeClientProblem, GRANT_TYPES, type ClientDeclaration } from '../config/index.ts';
+import {
+  AUTH_METHODS, checkClient, CLIENT_PERMISSIONS, describeClientProblem, GRANT_TYPES, withIssuedSecretMethod, type ClientDeclaration,
+} from '../config/index.ts';
 import { UsageError } from '../errors/index.ts';
 
 /**
@@ -71,28 +73,26 @@ const FLAG_FIELDS = [
 
 /**
  * The definition the flags describe, unjudged. The CLI never takes a chosen
- * secret, so where the setup file infers the auth method from a declared
- * secret, the CLI picks one: none for a native app (RFC 8252 §8.4: it cannot
- * keep a secret), private_key_jwt for a client that publishes keys, and
- * otherwise client_secret_basic with a generated secret.
+ * secret: where no --auth-method is given, it is picked as for every client
+ * whose secret Latchkey issues (withIssuedSecretMethod in
+ * src/config/client-rules.ts).
  */
 export function clientDefinitionFromFlags(clientId: string, flags: ClientFlags): ClientDefinition {
   const definition: ClientDefinition = {
     client_id: clientId,
     ...(flags.native ? { application_type: 'native' } : {}),
-    token_endpoint_auth_method: flags['auth-method']
-      ?? (flags.native ? 'none' : flags['jwks-uri'] !== undefined ? 'private_key_jwt' : 'client_secret_basic'),
+    ...(flags['auth-method'] !== undefined ? { token_endpoint_auth_method: flags['auth-method'] } : {}),
   };
   for (const [flag, field] of FLAG_FIELDS) {
     if (flags[flag] !== undefined) definition[field] = flags[flag];
   }
-  return definition;
+  return withIssuedSecretMethod(definition).definition;
 }
 
 /** The client the flags describe, with its defaults, or a usage error naming the field the rules refuse. */
-export function clientFromFlags(clientId: string, flags: ClientFlags, { production }: { production: boolean }): ClientDeclaration {
+export function clientFromFlags(clientId: string, flags: ClientFlags, { production, realm }: { production: boolean; realm: string }): ClientDeclaration {
   const definition = clientDefinitionFromFlags(clientId, flags);
-  const check = checkClient(definition, { production, secretGenerated: usesClientSecret(definition) });
+  const check = checkClient(definition, { production, realm, secretGenerated: usesClientSecret(definition) });
   if (check.client === undefined) throw new UsageError(describeClientProblem(check.problems[0]));
   return check.client;
 }

@@ -1,8 +1,12 @@
 import { isArgon2idHash, type PasswordHasher } from '../accounts/password-hasher.ts';
-import { checkClient, describeClientProblem, sameJson, type ClientDeclaration, type ClientProblem } from '../config/index.ts';
+import {
+  checkClient, describeClientProblem, sameJson, withIssuedSecretMethod, type ClientDeclaration, type ClientProblem,
+} from '../config/index.ts';
 import type { Db } from '../store/database.ts';
-import { ClientDefinitionError } from '../errors/index.ts';
-import { deleteClient, findClient, listClients, upsertClient, type StoredClient } from '../store/client.repository.ts';
+import { ClientDefinitionError, ClientExistsError, ClientNotFoundError } from '../errors/index.ts';
+import {
+  deleteClient, findClient, insertClient, listClients, listClientsPage, updateClient, upsertClient, type StoredClient,
+} from '../store/client.repository.ts';
 import { deleteGrantsOfClient } from '../store/oidc-payload.repository.ts';
 import { digestGeneratedSecret, generateClientSecret, isStoredSecretForm } from './client-secrets.ts';
 
@@ -14,6 +18,9 @@ export interface ClientDefinition {
 }
 
 export type PutOutcome = 'created' | 'updated' | 'unchanged';
+
+/** Auth methods that authenticate with the client secret. */
+const SECRET_METHODS: readonly unknown[] = ['client_secret_basic', 'client_secret_post'];
 
 /** What ClientService throws for a definition the client rules refuse; nothing was stored. */
 function refused(problems: readonly ClientProblem[]): ClientDefinitionError<ClientProblem> {
@@ -48,7 +55,7 @@ export class ClientService {
    * @throws ClientDefinitionError when the rules refuse the definition.
    */
   async put(realm: string, definition: ClientDefinition): Promise<PutOutcome> {
-    const { client_id: clientId, client_secret: secret, ...metadata } = this.#judged(definition, false);
+    const { client_id: clientId, client_secret: secret, ...metadata } = this.#judged(realm, definition, false);
     const existing = await findClient(this.#db, realm, clientId);
     const secretHash = await this.#secretHashFor(secret, existing);
     if (existing && secretHash === existing.secret_hash && sameJson(existing.metadata, metadata)) return 'unchanged';
@@ -61,10 +68,48 @@ export class ClientService {
    * @throws ClientDefinitionError when the rules refuse the definition (one carrying a secret included).
    */
   async addWithGeneratedSecret(realm: string, definition: ClientDefinition): Promise<string> {
-    const { client_id: clientId, client_secret: _none, ...metadata } = this.#judged(definition, true);
+    const { client_id: clientId, client_secret: _none, ...metadata } = this.#judged(realm, definition, true);
     const secret = generateClientSecret();
     await upsertClient(this.#db, realm, clientId, metadata, digestGeneratedSecret(secret, this.#digestKey));
     return secret;
+  }
+
+  /**
+   * Adds a new client whose secret, if its auth method uses one, Latchkey
+   * generates (256 bits): returned here once, stored only as a digest. The
+   * auth method, when the definition names none, is picked as the CLI picks
+   * it (withIssuedSecretMethod).
+   * @throws ClientDefinitionError when the rules refuse the definition (one carrying a secret included)
+   * @throws ClientExistsError when the realm has a client with that id
+   */
+  async create(realm: string, definition: ClientDefinition): Promise<{ client: StoredClient; secret: string | undefined }> {
+    const { definition: issued, generateSecret } = withIssuedSecretMethod(definition);
+    const { client_id: clientId, client_secret: _none, ...metadata } = this.#judged(realm, issued, generateSecret);
+    const secret = generateSecret ? generateClientSecret() : undefined;
+    const added = await insertClient(this.#db, realm, clientId, metadata, secret === undefined ? null : digestGeneratedSecret(secret, this.#digestKey));
+    if (!added) throw new ClientExistsError(realm, clientId);
+    return { client: (await findClient(this.#db, realm, clientId))!, secret };
+  }
+
+  /**
+   * Replaces a client's metadata and keeps its secret, which a definition
+   * never carries here (it is Latchkey's to issue). Without
+   * token_endpoint_auth_method the client keeps its method. A method that
+   * uses a secret needs the client to have one; a method that uses none
+   * drops the one it had. Tokens already issued stay valid.
+   * @throws ClientNotFoundError, ClientDefinitionError
+   */
+  async update(realm: string, clientId: string, definition: Omit<ClientDefinition, 'client_id'>): Promise<StoredClient> {
+    const existing = await findClient(this.#db, realm, clientId);
+    if (!existing) throw new ClientNotFoundError(realm, clientId);
+    const method = definition['token_endpoint_auth_method'] ?? existing.metadata['token_endpoint_auth_method'];
+    const usesSecret = SECRET_METHODS.includes(method);
+    if (usesSecret && !existing.secret_hash) {
+      throw refused([{ field: 'token_endpoint_auth_method', message: `${String(method)} needs a client secret, and this client has none: add it anew to have one generated` }]);
+    }
+    const { client_id: _id, client_secret: _none, ...metadata } = this.#judged(realm, { ...definition, client_id: clientId, token_endpoint_auth_method: method }, usesSecret);
+    await updateClient(this.#db, realm, clientId, metadata, usesSecret ? existing.secret_hash : null);
+    return (await findClient(this.#db, realm, clientId))!;
   }
 
   async find(realm: string, clientId: string): Promise<StoredClient | undefined> {
@@ -75,6 +120,11 @@ export class ClientService {
     return listClients(this.#db, realm);
   }
 
+  /** One page of the realm's clients in client_id order, starting after `after` (keyset pagination). */
+  async page(realm: string, { after, limit }: { after?: string | undefined; limit: number }): Promise<StoredClient[]> {
+    return listClientsPage(this.#db, realm, { after, limit });
+  }
+
   /** Removes the client and everything issued to it. */
   async remove(realm: string, clientId: string): Promise<boolean> {
     const removed = await deleteClient(this.#db, realm, clientId);
@@ -82,8 +132,8 @@ export class ClientService {
     return removed;
   }
 
-  #judged(definition: ClientDefinition, secretGenerated: boolean): ClientDeclaration {
-    const check = checkClient(definition, { production: this.#production, secretGenerated });
+  #judged(realm: string, definition: ClientDefinition, secretGenerated: boolean): ClientDeclaration {
+    const check = checkClient(definition, { production: this.#production, secretGenerated, realm });
     if (check.client === undefined) throw refused(check.problems);
     return check.client;
   }

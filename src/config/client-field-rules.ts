@@ -17,7 +17,18 @@ export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'priva
 export const SECRET_AUTH_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post'];
 /** Only the code flow (the provider's responseTypes). */
 export const RESPONSE_TYPES = ['code'] as const;
-export const CLIENT_PERMISSIONS = ['introspection'] as const;
+/**
+ * `introspection`: may introspect any token of its realm (src/oidc/engine-steps.ts introspectionPolicy).
+ * `admin`: its client-credentials tokens are good at the admin API (src/admin/admin-authentication.ts).
+ */
+export const CLIENT_PERMISSIONS = ['introspection', 'admin'] as const;
+/** The admin API's scopes: `admin:read` reads; `admin:write` reads and changes. */
+export const ADMIN_SCOPES: readonly string[] = ['admin:read', 'admin:write'];
+/**
+ * The realm whose tokens the admin API accepts: admin clients live there,
+ * like Keycloak's master realm. It always exists (src/oidc/realm-list.ts).
+ */
+export const ADMIN_REALM = 'default';
 
 export const MAX_LIFETIME_SECONDS = 366 * 24 * 3600;
 /** RFC 6749 §4.1.2 recommends at most 10 minutes for a code. */

@@ -16,6 +16,8 @@
  * are refused here.
  */
 import {
+  ADMIN_REALM,
+  ADMIN_SCOPES,
   FIELD_RULES,
   SECRET_AUTH_METHODS,
   isPlainObject,
@@ -29,7 +31,7 @@ import type { SigningAlgorithm } from '../keys/algorithms.ts';
 import { redirectUriProblem, type ApplicationType } from './uri-rules.ts';
 
 export {
-  APPLICATION_TYPES, AUTH_METHODS, CLIENT_LIFETIMES, CLIENT_PERMISSIONS, GRANT_TYPES, MAX_CODE_LIFETIME_SECONDS, MAX_LIFETIME_SECONDS,
+  ADMIN_REALM, ADMIN_SCOPES, APPLICATION_TYPES, AUTH_METHODS, CLIENT_LIFETIMES, CLIENT_PERMISSIONS, GRANT_TYPES, MAX_CODE_LIFETIME_SECONDS, MAX_LIFETIME_SECONDS,
 } from './client-field-rules.ts';
 
 export interface ClientProblem {
@@ -47,6 +49,8 @@ export interface ClientRuleContext {
    * definition carries none, and its auth method must be one that uses it.
    */
   secretGenerated?: boolean;
+  /** The realm the client is for, where the caller knows it: the `admin` permission is the admin realm's only. */
+  realm?: string | undefined;
 }
 
 export type { ApplicationType };
@@ -130,6 +134,26 @@ export function clientProblems(definition: unknown, context: ClientRuleContext):
   return checkClient(definition, context).problems;
 }
 
+/**
+ * Where Latchkey issues the secret (`latchkey clients add`, the admin API)
+ * there is no declared secret to infer the auth method from, so when the
+ * definition names none, one is picked: none for a native app (RFC 8252
+ * §8.4: it cannot keep a secret), private_key_jwt for a client that
+ * publishes keys, otherwise client_secret_basic with a generated secret.
+ * `generateSecret` says whether the method uses one.
+ */
+export function withIssuedSecretMethod<T extends Record<string, unknown>>(definition: T): { definition: T; generateSecret: boolean } {
+  const given = definition['token_endpoint_auth_method'];
+  const method = given !== undefined ? given
+    : definition['application_type'] === 'native' ? 'none'
+      : definition['jwks_uri'] !== undefined || definition['jwks'] !== undefined ? 'private_key_jwt'
+        : 'client_secret_basic';
+  return {
+    definition: { ...definition, token_endpoint_auth_method: method },
+    generateSecret: typeof method === 'string' && SECRET_AUTH_METHODS.includes(method),
+  };
+}
+
 /** A problem as one line, `field: message`: what every edge reports (the file puts its path in front). */
 export function describeClientProblem({ field, message }: ClientProblem): string {
   return field ? `${field}: ${message}` : message;
@@ -158,7 +182,7 @@ function withDefaults(client: ClientMetadata, secretGenerated: boolean): ClientD
   };
 }
 
-function combinationProblems(client: ClientDeclaration, { production, secretGenerated = false }: ClientRuleContext, report: Report): void {
+function combinationProblems(client: ClientDeclaration, { production, secretGenerated = false, realm }: ClientRuleContext, report: Report): void {
   const grants = client.grant_types;
   const codeFlow = grants.includes('authorization_code');
   const method = client.token_endpoint_auth_method;
@@ -184,6 +208,8 @@ function combinationProblems(client: ClientDeclaration, { production, secretGene
     if (client.permissions?.length) report('permissions', 'a public client (token_endpoint_auth_method none) cannot authenticate to use them');
   }
 
+  adminProblems(client, realm, report);
+
   // Client keys serve private_key_jwt only: request objects and encryption are not enabled.
   const keyField = client.jwks_uri !== undefined ? 'jwks_uri' : client.jwks !== undefined ? 'jwks' : undefined;
   if (client.jwks_uri !== undefined && client.jwks !== undefined) report('jwks', 'give jwks_uri or jwks, not both (RFC 7591 §2)');
@@ -199,4 +225,23 @@ function combinationProblems(client: ClientDeclaration, { production, secretGene
       if (problem) report(`${field}[${i}]`, problem);
     });
   }
+}
+
+/**
+ * The admin API accepts client-credentials tokens of the admin realm, from
+ * clients holding the `admin` permission, carrying an admin scope
+ * (src/admin/admin-authentication.ts). A definition that looks like an
+ * admin client and could never be one is refused, so that nobody believes
+ * it grants what it does not.
+ */
+function adminProblems(client: ClientDeclaration, realm: string | undefined, report: Report): void {
+  const admin = client.permissions?.includes('admin') ?? false;
+  const adminScopes = (client.scope ?? '').split(' ').filter((scope) => ADMIN_SCOPES.includes(scope));
+  if (!admin) {
+    if (adminScopes.length) report('scope', `${adminScopes[0]!} is issued only to clients with permissions [admin]`);
+    return;
+  }
+  if (realm !== undefined && realm !== ADMIN_REALM) report('permissions', `admin is granted only in the ${ADMIN_REALM} realm, whose tokens the admin API accepts`);
+  if (!client.grant_types.includes('client_credentials')) report('grant_types', 'permissions [admin] needs client_credentials: admin tokens come only from that grant');
+  if (!adminScopes.length) report('scope', `permissions [admin] needs ${ADMIN_SCOPES.join(' or ')} in scope`);
 }

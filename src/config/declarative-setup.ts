@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Value, type ValueError } from '@sinclair/typebox/value';
+import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors/index.ts';
 import { brandingNameProblem, brandingUrlProblem } from './branding-rules.ts';
@@ -7,6 +7,7 @@ import { checkClient, type ClientDeclaration } from './client-rules.ts';
 import { readKeptHash } from './kept-password-hashes.ts';
 import { isKeycloakExport, keycloakJson, translateKeycloakExport, type KeycloakImportSummary } from './keycloak-realm.ts';
 import { roleListProblem } from './role-rules.ts';
+import { usernameProblem } from './username-rules.ts';
 import {
   SetupFileSchema,
   type LayoutFileEntry,
@@ -15,6 +16,7 @@ import {
   type UserDeclaration,
 } from './declarative-schema.ts';
 import { substitutePlaceholders } from './placeholders.ts';
+import { describeSchemaError, fieldPath } from './schema-problems.ts';
 import { checkResourceServer, type ResourceServerDeclaration } from './resource-server-rules.ts';
 import type { TokenLifetimes } from '../oidc/token-lifetimes.ts';
 import { realmLayout, type LayoutDeclaration } from '../oidc/realm-layouts.ts';
@@ -97,7 +99,7 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source,
   const production = nodeEnv === 'production';
   const substituted = substitutePlaceholders(document, env, source ?? '');
   const firstError = Value.Errors(SetupFileSchema, substituted).First();
-  if (firstError) throw new ConfigError(fieldPath(firstError.path), describe(firstError), source);
+  if (firstError) throw new ConfigError(fieldPath(firstError.path), describeSchemaError(firstError), source);
   const file = substituted as { development_only?: boolean; realms: RealmFileEntry[] };
 
   if (file.development_only && production) {
@@ -140,7 +142,7 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source,
     const clientIds = new Set<string>();
     const clients = (realm.clients ?? []).map((entry, c) => {
       const clientAt = `${at}.clients[${c}]`;
-      const check = checkClient(entry, { production });
+      const check = checkClient(entry, { production, realm: realm.name });
       if (check.client === undefined) {
         const [{ field, message }] = check.problems;
         throw new ConfigError(field ? `${clientAt}.${field}` : clientAt, message, source);
@@ -161,7 +163,8 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source,
     const usernames = new Set<string>();
     const users = (realm.users ?? []).map((user, u) => {
       const userAt = `${at}.users[${u}]`;
-      if (hasControlOrSpace(user.username)) throw new ConfigError(`${userAt}.username`, 'must not contain spaces or control characters', source);
+      const usernameRefusal = usernameProblem(user.username);
+      if (usernameRefusal) throw new ConfigError(`${userAt}.username`, usernameRefusal, source);
       for (const list of ['roles', 'groups'] as const) {
         const problem = user[list] === undefined ? undefined : roleListProblem(user[list], `${userAt}.${list}`);
         if (problem) throw new ConfigError(problem.field, problem.message, source);
@@ -214,34 +217,4 @@ function checkRealmBranding(branding: RealmBrandingDeclaration, at: string, sour
     const problem = brandingNameProblem(branding.app_name);
     if (problem) fail('app_name', problem);
   }
-}
-
-/** `/realms/0/clients/1/redirect_uris/0` → `realms[0].clients[1].redirect_uris[0]` */
-function fieldPath(pointer: string): string {
-  if (!pointer) return '(document)';
-  return pointer.split('/').slice(1)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
-}
-
-function describe(error: ValueError): string {
-  const schema = error.schema as { anyOf?: { const?: unknown }[]; pattern?: string; const?: unknown };
-  const literals = schema.anyOf?.map((s) => s.const).filter((v) => v !== undefined);
-  if (literals?.length) return `must be one of ${literals.join(', ')}`;
-  if (schema.const !== undefined) return `must be ${String(schema.const)}`;
-  if (error.message === 'Unexpected property') return 'unknown property (check the spelling)';
-  if (error.message === 'Expected required property') return 'is required';
-  if (schema.pattern === '^[a-z0-9][a-z0-9-]{0,62}$') return 'lower-case letters, digits and dashes, at most 63';
-  if (schema.pattern === '^#[0-9a-fA-F]{6}$') return 'must be a colour like #1a73e8';
-  if (schema.pattern) return 'has the wrong format';
-  return error.message.charAt(0).toLowerCase() + error.message.slice(1);
-}
-
-function hasControl(value: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return /[\x00-\x1f\x7f]/.test(value);
-}
-
-function hasControlOrSpace(value: string): boolean {
-  return hasControl(value) || /\s/.test(value);
 }

@@ -36,6 +36,20 @@ export interface EnvSettings {
   dbConnectTimeoutMs: number;
   sweepIntervalSeconds: number;
   keys: KeySettings;
+  /** The administration listener (src/admin/build-admin-app.ts); undefined when turned off. */
+  admin: AdminListenerSettings | undefined;
+}
+
+/**
+ * Where the admin API listens: its own port, on loopback unless told
+ * otherwise (Hydra's admin port, Keycloak's management interface), so that
+ * nothing of it is on the public listener. LATCHKEY_ADMIN_PORT=off turns it off.
+ */
+export interface AdminListenerSettings {
+  /** LATCHKEY_ADMIN_PORT; default 3001. */
+  port: number;
+  /** LATCHKEY_ADMIN_HOST; default 127.0.0.1 (loopback only). */
+  host: string;
 }
 
 /** Where signing keys come from and how staged rotation is timed (README "Keys"). */
@@ -107,7 +121,20 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
     dbConnectTimeoutMs: integer('DATABASE_CONNECT_TIMEOUT_MS', value('DATABASE_CONNECT_TIMEOUT_MS'), 3000, 100, 120_000),
     sweepIntervalSeconds: integer('LATCHKEY_SWEEP_INTERVAL_SECONDS', value('LATCHKEY_SWEEP_INTERVAL_SECONDS'), 60, 1, 86_400),
     keys: keySettings(value, cwd),
+    admin: adminListener(value, port),
   };
+}
+
+/** The admin listener, or undefined with LATCHKEY_ADMIN_PORT=off; never on the public port. */
+function adminListener(value: (name: string) => string | undefined, publicPort: number): AdminListenerSettings | undefined {
+  const raw = value('LATCHKEY_ADMIN_PORT');
+  const host = value('LATCHKEY_ADMIN_HOST') ?? '127.0.0.1';
+  if (raw !== undefined && /^off$/i.test(raw)) return undefined;
+  const port = integer('LATCHKEY_ADMIN_PORT', raw, 3001, 1, 65_535);
+  if (port === publicPort) {
+    throw new ConfigError('LATCHKEY_ADMIN_PORT', 'must differ from PORT: the admin API has a listener of its own (or "off")');
+  }
+  return { port, host };
 }
 
 function keySettings(value: (name: string) => string | undefined, cwd: string): KeySettings {

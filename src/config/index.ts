@@ -1,4 +1,4 @@
-export { readEnv, DEFAULT_CONFIG_FILE, type EnvSettings, type Environment, type KeySettings } from './env-settings.ts';
+export { readEnv, DEFAULT_CONFIG_FILE, type AdminListenerSettings, type EnvSettings, type Environment, type KeySettings } from './env-settings.ts';
 export { loadConfig, type LatchkeyConfig } from './load-config.ts';
 export {
   loadDeclarativeFile,
@@ -12,12 +12,15 @@ export {
 export { httpsUrlProblem, redirectUriProblem, type ApplicationType } from './uri-rules.ts';
 export { isScopeToken } from './client-field-rules.ts';
 export {
+  ADMIN_REALM,
+  ADMIN_SCOPES,
   AUTH_METHODS,
   CLIENT_PERMISSIONS,
   GRANT_TYPES,
   checkClient,
   clientProblems,
   describeClientProblem,
+  withIssuedSecretMethod,
   type AuthMethod,
   type ClientCheck,
   type ClientMetadata,
@@ -34,6 +37,8 @@ export {
   type TokenFormat,
 } from './resource-server-rules.ts';
 export { roleListProblem, MAX_ROLES } from './role-rules.ts';
+export { usernameProblem, MAX_USERNAME_LENGTH } from './username-rules.ts';
 export { describeKeycloakImport, needsAttention, type KeycloakImportSummary } from './keycloak-summary.ts';
 export { parseKeptHash, type KeptHash, type Pbkdf2Hash } from './kept-password-hashes.ts';
 export { sameJson } from './same-json.ts';
+export { describeSchemaError, fieldPath } from './schema-problems.ts';

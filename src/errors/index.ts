@@ -1,4 +1,4 @@
 export * from './latchkey-errors.ts';
 export * from './protocol-errors.ts';
-export { databaseUnavailable, exitStatusOf, isOutage, outageAsProtocolError, toProtocolError } from './error-mapping.ts';
+export { adminStatusOf, databaseUnavailable, exitStatusOf, isOutage, outageAsProtocolError, toProtocolError } from './error-mapping.ts';
 export { isDatabaseUnavailable } from './database-outage.ts';

@@ -17,7 +17,16 @@ export type ErrorCode =
   | 'resource_server_invalid'
   | 'forbidden_origin'
   | 'usage'
-  | 'command_failed';
+  | 'command_failed'
+  | 'account_exists'
+  | 'account_not_found'
+  | 'client_exists'
+  | 'client_not_found'
+  | 'realm_not_found'
+  | 'request_invalid'
+  | 'bearer_token_invalid'
+  | 'insufficient_scope'
+  | 'too_many_attempts';
 
 export abstract class LatchkeyError extends Error {
   abstract readonly code: ErrorCode;
@@ -75,6 +84,106 @@ export class HasherBusyError extends LatchkeyError {
 export class AccountError extends LatchkeyError {
   override name = 'AccountError';
   readonly code = 'account_invalid';
+}
+
+/** An account by that name already exists in the realm; nothing was stored. */
+export class AccountExistsError extends LatchkeyError {
+  override name = 'AccountExistsError';
+  readonly code = 'account_exists';
+}
+
+/** No account by that name in the realm. */
+export class AccountNotFoundError extends LatchkeyError {
+  override name = 'AccountNotFoundError';
+  readonly code = 'account_not_found';
+}
+
+/** A client by that id already exists in the realm; nothing was stored. */
+export class ClientExistsError extends LatchkeyError {
+  override name = 'ClientExistsError';
+  readonly code = 'client_exists';
+
+  constructor(realm: string, clientId: string) {
+    super(`client ${clientId} already exists in realm ${realm}`);
+  }
+}
+
+/** No client by that id in the realm. */
+export class ClientNotFoundError extends LatchkeyError {
+  override name = 'ClientNotFoundError';
+  readonly code = 'client_not_found';
+
+  constructor(realm: string, clientId: string) {
+    super(`no client ${clientId} in realm ${realm}`);
+  }
+}
+
+/** A realm this server does not serve. */
+export class RealmNotFoundError extends LatchkeyError {
+  override name = 'RealmNotFoundError';
+  readonly code = 'realm_not_found';
+
+  constructor(realm: string) {
+    super(`no realm ${realm} is served here`);
+  }
+}
+
+/**
+ * An admin API request whose parameters or body do not fit the route's
+ * schema (src/admin/); each problem names its field, never its value.
+ */
+export class InvalidRequestError extends LatchkeyError {
+  override name = 'InvalidRequestError';
+  readonly code = 'request_invalid';
+  readonly problems: readonly { field: string; message: string }[];
+
+  constructor(message: string, problems: readonly { field: string; message: string }[] = []) {
+    super(message);
+    this.problems = problems;
+  }
+}
+
+/**
+ * An admin API request without a usable bearer token (RFC 6750 §3.1):
+ * none was presented (`presented: false`: no error code is given then), or
+ * the one presented is unknown, expired or revoked (`invalid_token`).
+ */
+export class BearerTokenError extends LatchkeyError {
+  override name = 'BearerTokenError';
+  readonly code = 'bearer_token_invalid';
+  readonly presented: boolean;
+
+  constructor(presented: boolean) {
+    super(presented ? 'the access token is invalid, expired or revoked' : 'an access token is required');
+    this.presented = presented;
+  }
+}
+
+/** A valid token without the scope the request needs (RFC 6750 §3.1 insufficient_scope). */
+export class InsufficientScopeError extends LatchkeyError {
+  override name = 'InsufficientScopeError';
+  readonly code = 'insufficient_scope';
+  readonly scope: string;
+
+  constructor(scope: string) {
+    super(`this request needs a token with the ${scope} scope`);
+    this.scope = scope;
+  }
+}
+
+/**
+ * Too many failed bearer tokens from this address at the admin API: nothing
+ * was checked (the client-authentication brakes, src/rate-limits/).
+ */
+export class TooManyTokenAttemptsError extends LatchkeyError {
+  override name = 'TooManyTokenAttemptsError';
+  readonly code = 'too_many_attempts';
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number) {
+    super('too many failed attempts with invalid tokens; retry later');
+    this.retryAfter = retryAfter;
+  }
 }
 
 /** A client definition the client rules (src/config/client-rules.ts) refuse; nothing was stored. */

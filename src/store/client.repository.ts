@@ -22,6 +22,20 @@ export async function listClients(db: Db, realm: string): Promise<StoredClient[]
     .execute();
 }
 
+/**
+ * A page of clients in client_id order after `after` (exclusive): keyset
+ * pagination on the primary key's order, stable while clients are added or
+ * removed between pages, unlike an offset.
+ */
+export async function listClientsPage(db: Db, realm: string, { after, limit }: { after?: string | undefined; limit: number }): Promise<StoredClient[]> {
+  let query = db
+    .selectFrom('clients')
+    .select(['client_id', 'metadata', 'secret_hash', 'created_at', 'updated_at'])
+    .where('realm', '=', realm);
+  if (after !== undefined) query = query.where('client_id', '>', after);
+  return query.orderBy('client_id').limit(limit).execute();
+}
+
 /** Whether any client of the realm lists the grant type (for discovery, which lists opt-in grants only where used). */
 export async function someClientHasGrantType(db: Db, realm: string, grantType: string): Promise<boolean> {
   const row = await db
@@ -53,6 +67,43 @@ export async function upsertClient(
     .returning(sql<boolean>`xmax = 0`.as('created')) // xmax is 0 only for a freshly inserted row
     .executeTakeFirstOrThrow();
   return Boolean(row.created);
+}
+
+/**
+ * Adds a client unless one with its id exists; returns whether it was added.
+ * Atomic: of two concurrent inserts of one id exactly one adds it.
+ */
+export async function insertClient(
+  db: Db,
+  realm: string,
+  clientId: string,
+  metadata: Record<string, unknown>,
+  secretHash: string | null,
+): Promise<boolean> {
+  const rows = await db
+    .insertInto('clients')
+    .values({ realm, client_id: clientId, metadata: JSON.stringify(metadata), secret_hash: secretHash })
+    .onConflict((oc) => oc.columns(['realm', 'client_id']).doNothing())
+    .returning('client_id')
+    .execute();
+  return rows.length === 1;
+}
+
+/** Replaces an existing client's metadata and secret hash; returns whether the client existed. */
+export async function updateClient(
+  db: Db,
+  realm: string,
+  clientId: string,
+  metadata: Record<string, unknown>,
+  secretHash: string | null,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('clients')
+    .set({ metadata: JSON.stringify(metadata), secret_hash: secretHash, updated_at: new Date() })
+    .where('realm', '=', realm)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 export async function deleteClient(db: Db, realm: string, clientId: string): Promise<boolean> {

@@ -51,6 +51,17 @@ export async function listUsers(db: Db, realm: string): Promise<StoredUser[]> {
   return db.selectFrom('users').selectAll().where('realm', '=', realm).orderBy('username').execute();
 }
 
+/**
+ * A page of users in username order after `after` (exclusive): keyset
+ * pagination on the (realm, username) order, which stays stable while users
+ * are added or removed between pages, unlike an offset.
+ */
+export async function listUsersPage(db: Db, realm: string, { after, limit }: { after?: string | undefined; limit: number }): Promise<StoredUser[]> {
+  let query = db.selectFrom('users').selectAll().where('realm', '=', realm);
+  if (after !== undefined) query = query.where('username', '>', after);
+  return query.orderBy('username').limit(limit).execute();
+}
+
 export async function insertUser(db: Db, realm: string, id: string, fields: UserFields): Promise<void> {
   await insertUsers(db, realm, [{ id, ...fields }]);
 }

@@ -1,8 +1,7 @@
-import { isArgon2idHash } from '../../accounts/password-hasher.ts';
-import type { StoredClient } from '../../store/client.repository.ts';
-import { AUTH_METHODS, CLIENT_FLAG_OPTIONS, clientFromFlags, GRANT_TYPES, usesClientSecret } from '../client-flags.ts';
+import { clientView } from '../../clients/client-view.ts';
+import { AUTH_METHODS, CLIENT_FLAG_OPTIONS, clientFromFlags, GRANT_TYPES } from '../client-flags.ts';
 import { loadCommandContext, withServices } from '../command-context.ts';
-import { CliError } from '../../errors/index.ts';
+import { CliError, ClientExistsError } from '../../errors/index.ts';
 import { dispatch, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
 
 const ADD_USAGE = `Usage: latchkey clients add ID [options]
@@ -25,7 +24,10 @@ printed once: it is stored only as a digest and cannot be shown again.
                                  private_key_jwt with --jwks-uri)
   --jwks-uri URI                 the client's public keys, for private_key_jwt
   --scope "a b"                  the scopes the client may obtain
-  --permission introspection     repeatable: may introspect any token of the realm
+  --permission P                 repeatable: introspection (may introspect any token
+                                 of the realm) or admin (its client credentials tokens
+                                 with admin:read or admin:write are good at the admin
+                                 API; default realm only)
   --role R                       repeatable: the client's own roles, in its client
                                  credentials tokens when it asks for the roles scope
   --default-resource URI         the resource server its tokens are for when it names none
@@ -73,15 +75,15 @@ async function add(args: string[], io: CliIo): Promise<number> {
   const { realm = 'default', ...flags } = parsed.values;
   const context = await loadCommandContext(io);
   // Judged before the database is opened, with the server's own context: a refusal is a usage error (2).
-  const client = clientFromFlags(clientId, flags, { production: context.config.nodeEnv === 'production' });
+  const client = clientFromFlags(clientId, flags, { production: context.config.nodeEnv === 'production', realm });
 
-  const secret = await withServices(context, command, async (services) => {
-    if (await services.clients.find(realm, clientId)) {
-      throw new CliError(`client ${clientId} already exists in realm ${realm}; remove it first or choose another ID`);
+  const { secret } = await withServices(context, command, async (services) => {
+    try {
+      return await services.clients.create(realm, client);
+    } catch (error) {
+      if (error instanceof ClientExistsError) throw new CliError(`${error.message}; remove it first or choose another ID`);
+      throw error;
     }
-    if (usesClientSecret(client)) return services.clients.addWithGeneratedSecret(realm, client);
-    await services.clients.put(realm, client);
-    return undefined;
   });
 
   write(io.stdout, `Created client ${clientId} in realm ${realm} (${client.token_endpoint_auth_method}; grants ${client.grant_types.join(', ')}).`);
@@ -96,7 +98,7 @@ async function list(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(args, { realm: { type: 'string' }, json: { type: 'boolean' } }, { command: 'latchkey clients list', positionals: [] });
   const realm = parsed.values.realm ?? 'default';
   const context = await loadCommandContext(io);
-  const clients = (await withServices(context, 'latchkey clients list', (services) => services.clients.list(realm))).map(publicView);
+  const clients = (await withServices(context, 'latchkey clients list', (services) => services.clients.list(realm))).map(clientView);
   if (parsed.values.json) {
     write(io.stdout, JSON.stringify(clients, null, 2));
     return 0;
@@ -127,23 +129,6 @@ async function remove(args: string[], io: CliIo): Promise<number> {
   if (!removed) throw new CliError(`no client ${clientId} in realm ${realm}`);
   write(io.stdout, `Removed client ${clientId} from realm ${realm}; its tokens and grants are revoked.`);
   return 0;
-}
-
-/** What may be shown of a client: its metadata and how its secret is stored, never the hash. */
-function publicView(client: StoredClient): Record<string, unknown> & { client_id: string; secret_storage: string | null } {
-  const { client_secret: _never, ...metadata } = client.metadata as Record<string, unknown>;
-  return {
-    client_id: client.client_id,
-    ...metadata,
-    secret_storage: secretStorage(client.secret_hash),
-    created_at: client.created_at,
-    updated_at: client.updated_at,
-  };
-}
-
-function secretStorage(hash: string | null): 'hmac-sha256' | 'argon2id' | null {
-  if (!hash) return null;
-  return isArgon2idHash(hash) ? 'argon2id' : 'hmac-sha256';
 }
 
 export function clients(args: string[], io: CliIo): Promise<number> {

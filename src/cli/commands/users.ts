@@ -1,9 +1,8 @@
-import { isCurrentHash } from '../../accounts/password-hasher.ts';
-import type { StoredUser } from '../../store/user.repository.ts';
+import { accountView } from '../../accounts/account-view.ts';
 import { loadCommandContext, withServices } from '../command-context.ts';
-import { parseKeptHash, roleListProblem } from '../../config/index.ts';
+import { roleListProblem, usernameProblem } from '../../config/index.ts';
 import { CliError, UsageError } from '../../errors/index.ts';
-import { dispatch, hasControlCharacters, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
+import { dispatch, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
 import { readNewPassword } from '../password-input.ts';
 
 const REALM_HELP = '  --realm R          realm (default: default)';
@@ -109,7 +108,7 @@ async function list(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(args, { ...realmOption, json: { type: 'boolean' } }, { command: 'latchkey users list', positionals: [] });
   const realm = parsed.values.realm ?? 'default';
   const context = await loadCommandContext(io);
-  const users = (await withServices(context, 'latchkey users list', (services) => services.accounts.list(realm))).map(publicView);
+  const users = (await withServices(context, 'latchkey users list', (services) => services.accounts.list(realm))).map(accountView);
   if (parsed.values.json) {
     write(io.stdout, JSON.stringify(users, null, 2));
   } else if (users.length === 0) {
@@ -190,36 +189,9 @@ async function requireUser(context: Awaited<ReturnType<typeof loadCommandContext
 }
 
 function checkUsername(username: string): string {
-  if (username.length > 256 || /\s/.test(username) || hasControlCharacters(username)) {
-    throw new UsageError('USERNAME: at most 256 characters, no spaces or control characters');
-  }
+  const problem = usernameProblem(username);
+  if (problem) throw new UsageError(`USERNAME: ${problem}`);
   return username;
-}
-
-/** What may be shown of a user: everything but the password hash, of which only its kind. */
-function publicView(user: StoredUser) {
-  return {
-    password_storage: passwordStorage(user.password_hash),
-    id: user.id,
-    username: user.username,
-    email: user.email,
-    email_verified: user.email_verified,
-    disabled: user.disabled,
-    roles: user.roles,
-    groups: user.groups,
-    claims: user.claims,
-    created_at: user.created_at,
-    updated_at: user.updated_at,
-    password_changed_at: user.password_changed_at,
-  };
-}
-
-/** `argon2id` (Latchkey's), `none`, or the scheme of a hash kept from Keycloak until the first sign-in (`pbkdf2-sha256`, …). */
-function passwordStorage(hash: string): string {
-  const kept = parseKeptHash(hash);
-  if (isCurrentHash(hash)) return 'argon2id';
-  if (!kept) return 'none';
-  return kept.scheme === 'pbkdf2' ? `pbkdf2-${kept.digest}` : kept.variant;
 }
 
 export function users(args: string[], io: CliIo): Promise<number> {

@@ -1,0 +1,33 @@
+import { isArgon2idHash } from '../accounts/password-hasher.ts';
+import type { StoredClient } from '../store/client.repository.ts';
+
+/**
+ * What may be shown of a client, wherever it is shown (`latchkey clients
+ * list --json`, the admin API): its metadata and how its secret is stored,
+ * never the secret or its hash.
+ */
+export type ClientView = Record<string, unknown> & {
+  client_id: string;
+  secret_storage: SecretStorage | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+/** hmac-sha256 for a secret Latchkey generated, argon2id for one a person chose; null without a secret. */
+export type SecretStorage = 'hmac-sha256' | 'argon2id';
+
+export function clientView(client: StoredClient): ClientView {
+  const { client_secret: _never, ...metadata } = client.metadata as Record<string, unknown>;
+  return {
+    client_id: client.client_id,
+    ...metadata,
+    secret_storage: secretStorage(client.secret_hash),
+    created_at: client.created_at,
+    updated_at: client.updated_at,
+  };
+}
+
+function secretStorage(hash: string | null): SecretStorage | null {
+  if (!hash) return null;
+  return isArgon2idHash(hash) ? 'argon2id' : 'hmac-sha256';
+}
