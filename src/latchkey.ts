@@ -2,11 +2,14 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.ts';
+import { createAdminAuthentication } from './admin/admin-authentication.ts';
+import type { ServedRealm } from './admin/admin-route.ts';
+import { buildAdminApp } from './admin/build-admin-app.ts';
 import { createPasswordHasher, type PasswordHasher } from './accounts/password-hasher.ts';
 import { PasswordSignIn } from './accounts/password-sign-in.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
 import { ClientService } from './clients/client-service.ts';
-import { describeKeycloakImport, needsAttention, type LatchkeyConfig } from './config/index.ts';
+import { ADMIN_REALM, describeKeycloakImport, needsAttention, type LatchkeyConfig } from './config/index.ts';
 import { StartupError } from './errors/index.ts';
 import { buildApp, ASSETS_PATH, type MountedRealm } from './http/build-app.ts';
 import { createProviderPages } from './http/provider-pages.ts';
@@ -15,7 +18,8 @@ import { keyOptionsOf, loadKeySet, type KeySet } from './keys/signing-keys.ts';
 import { startSweeper } from './oidc/expired-payload-sweeper.ts';
 import { interactionClaims } from './oidc/interaction-claims.ts';
 import { PayloadLookups } from './oidc/payload-lookups.ts';
-import { createProvider } from './oidc/provider-factory.ts';
+import { createProvider, type RealmSettings } from './oidc/provider-factory.ts';
+import { findClientCredentials } from './oidc/structured-access-tokens.ts';
 import { createClientAuthLimiters } from './rate-limits/client-auth-limiters.ts';
 import { createLoginLimiters } from './rate-limits/login-limiters.ts';
 import { realmList } from './oidc/realm-list.ts';
@@ -34,7 +38,7 @@ import { migrateToLatest, migrationStatus } from './store/migrator.ts';
  *
  *   keys → database (+ its lock) → secrets, hasher → accounts, clients
  *     → declarative setup → brakes, lookups → realms and their providers → app
- *     → sweeper → key watcher
+ *     → admin app → sweeper → key watcher
  */
 
 /** The domain services the server and the CLI share. */
@@ -50,6 +54,8 @@ export interface Services {
 
 export interface Latchkey {
   app: FastifyInstance;
+  /** The admin API's app (src/admin/), listened on apart from `app`; undefined with LATCHKEY_ADMIN_PORT=off. */
+  adminApp: FastifyInstance | undefined;
   services: Services;
   realms: readonly MountedRealm[];
   /** Stops the parts in the reverse order of their creation; in-flight requests finish first. */
@@ -162,6 +168,21 @@ export async function assembleLatchkey(
       trustProxy: config.trustProxy,
       jwks: { jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds, x5tS256: () => keys.x5tS256 },
     }), (built) => built.close());
+    // The admin API checks its bearer tokens where the admin realm issued them: its provider of the moment (a key rotation replaces it).
+    const adminRealm = realms.find((realm) => realm.settings.name === ADMIN_REALM)!;
+    const adminApp = config.admin === undefined ? undefined : parts.own('admin app', await buildAdminApp({
+      logger,
+      services: { clients: services.clients, accounts: services.accounts, realms: servedRealms(realmSettings) },
+      authenticate: createAdminAuthentication({
+        findToken: (value) => findClientCredentials(adminRealm.provider, value),
+        layoutAudience: adminRealm.settings.layout.defaultAudience,
+        clients: services.clients,
+        limiters: clientAuthLimiters,
+      }),
+      unitOfWork: services.database.unitOfWork,
+      trustProxy: config.trustProxy,
+      logRequests: config.logRequests,
+    }), (built) => built.close());
     parts.own('sweeper', startSweeper(services.database.db, logger, config.sweepIntervalSeconds), (sweeper) => sweeper.stop());
     parts.own('key watcher', watchKeys({
       intervalSeconds: config.keys.checkSeconds,
@@ -174,11 +195,22 @@ export async function assembleLatchkey(
         providers.forEach((provider, i) => { realms[i]!.provider = provider; });
       },
     }), (watch) => watch.stop());
-    return { app, services, realms, close: () => parts.closeAll() };
+    return { app, adminApp, services, realms, close: () => parts.closeAll() };
   } catch (error) {
     await parts.closeAll().catch(() => {});
     throw error;
   }
+}
+
+/** The realms as the admin API lists them: one entry per realm, its aliases' issuers with it. */
+function servedRealms(settings: readonly RealmSettings[]): ServedRealm[] {
+  const byName = new Map<string, ServedRealm>();
+  for (const realm of settings) {
+    let served = byName.get(realm.name);
+    if (!served) byName.set(realm.name, served = { name: realm.name, issuers: [] });
+    served.issuers.push({ issuer: realm.issuer, layout: realm.layout.kind });
+  }
+  return [...byName.values()];
 }
 
 /**

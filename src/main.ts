@@ -20,6 +20,8 @@ export async function serve(): Promise<void> {
   try {
     latchkey = await assembleLatchkey(config, logger);
     await latchkey.app.listen({ port: config.port, host: config.host });
+    // The admin API on its own listener, loopback by default (src/admin/build-admin-app.ts).
+    if (latchkey.adminApp && config.admin) await latchkey.adminApp.listen({ port: config.admin.port, host: config.admin.host });
   } catch (error) {
     // One line naming the cause (for people, on stderr; and in the log); no stack trace, no secrets.
     const message = (error as Error).message;
@@ -33,7 +35,8 @@ export async function serve(): Promise<void> {
   const realms = latchkey.realms.map((realm) => realm.settings);
   const primary = realms.find((realm) => realm.name === 'default') ?? realms[0]!;
   const discovery = `${primary.issuer}/.well-known/openid-configuration`;
-  logger.info({ issuers: realms.map((realm) => realm.issuer), discovery, database: latchkey.services.database.kind }, 'latchkey is ready');
+  const admin = config.admin ? `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${config.admin.port}` : undefined;
+  logger.info({ issuers: realms.map((realm) => realm.issuer), discovery, admin: admin ?? 'off', database: latchkey.services.database.kind }, 'latchkey is ready');
   if (config.nodeEnv !== 'production') {
     const others = realms.filter((realm) => realm !== primary);
     process.stdout.write([
@@ -42,6 +45,7 @@ export async function serve(): Promise<void> {
       `  issuer     ${primary.issuer}`,
       `  discovery  ${discovery}`,
       ...others.map((realm) => `  realm      ${realm.name}: ${realm.issuer} (${realm.layout.kind} layout)`),
+      `  admin API  ${admin ? `${admin}/openapi.json (README "Administration")` : 'off (LATCHKEY_ADMIN_PORT=off)'}`,
       `  try        curl -s -u demo-service:demo-service-secret -d grant_type=client_credentials -d scope=api:read ${primary.issuer}${primary.layout.routes.token ?? '/token'}`,
       '  README.md walks through the browser login, refresh, introspection, revocation and logout.',
       '',

@@ -14,6 +14,7 @@ export { isScopeToken } from './client-field-rules.ts';
 export {
   ADMIN_REALM,
   ADMIN_SCOPES,
+  APPLICATION_TYPES,
   AUTH_METHODS,
   CLIENT_PERMISSIONS,
   GRANT_TYPES,
@@ -42,3 +43,4 @@ export { describeKeycloakImport, needsAttention, type KeycloakImportSummary } fr
 export { parseKeptHash, type KeptHash, type Pbkdf2Hash } from './kept-password-hashes.ts';
 export { sameJson } from './same-json.ts';
 export { describeSchemaError, fieldPath } from './schema-problems.ts';
+export { UserSchema } from './declarative-schema.ts';

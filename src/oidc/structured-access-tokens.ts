@@ -118,6 +118,8 @@ export class JwtHandles {
 
 const ADMITTING_ROUTES = new Set(['introspection', 'revocation']);
 const BODY = Symbol('latchkey.oidc.body');
+/** Each provider's handles, for the lookups made outside its endpoints (findClientCredentials). */
+const handlesOf = new WeakMap<Provider, JwtHandles>();
 
 /**
  * Step 2: the engine parses a request's form into `ctx.oidc.body`; at the
@@ -126,6 +128,7 @@ const BODY = Symbol('latchkey.oidc.body');
  * on its context class, like the other steps (src/oidc/engine-steps.ts).
  */
 export function admitJwtsAtIntrospectionAndRevocation(provider: Provider, handles: JwtHandles): void {
+  handlesOf.set(provider, handles);
   const prototype = (provider as unknown as { OIDCContext: { prototype: object } }).OIDCContext.prototype;
   Object.defineProperty(prototype, 'body', {
     configurable: true,
@@ -216,6 +219,41 @@ export class JwtAwareAdapter implements Adapter {
   revokeByGrantId(grantId: string): Promise<void> {
     return this.#inner.revokeByGrantId(grantId) as Promise<void>;
   }
+}
+
+/** What a client-credentials token found by findClientCredentials says. */
+export interface ClientCredentialsToken {
+  clientId: string;
+  scopes: ReadonlySet<string>;
+  /** Its audience: a resource server's identifier, the layout's audience, or undefined for none. */
+  audience: string | undefined;
+}
+
+type ClientCredentialsModel = {
+  find(value: string): Promise<{ clientId?: string; scope?: string; aud?: unknown } | undefined>;
+};
+
+/**
+ * A client-credentials token presented to Latchkey itself as a bearer token
+ * (the admin API, src/admin/admin-authentication.ts), found as introspection
+ * finds it, in-process: through the engine's own model and adapters, so
+ * that expiry, revocation and the format check are the engine's, and a JWT
+ * is verified and looked up as at introspection (steps 2 and 3). The token
+ * is never compared with anything in memory: its digest is the key the
+ * database finds the record by. Undefined for anything else.
+ */
+export async function findClientCredentials(provider: Provider, value: string): Promise<ClientCredentialsToken | undefined> {
+  if (value.length === 0 || value.length > MAX_TOKEN_LENGTH) return undefined;
+  const handles = handlesOf.get(provider);
+  const id = handles && isStructured(value) ? handles.wrap(value) : value;
+  const token = await (provider.ClientCredentials as unknown as ClientCredentialsModel).find(id);
+  if (!token?.clientId) return undefined;
+  const aud = token.aud;
+  return {
+    clientId: token.clientId,
+    scopes: new Set((token.scope ?? '').split(' ').filter(Boolean)),
+    audience: typeof aud === 'string' ? aud : Array.isArray(aud) ? aud.join(' ') : undefined,
+  };
 }
 
 type Exchanged = { authTime?: number; acr?: string; sid?: string };

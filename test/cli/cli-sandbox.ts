@@ -80,6 +80,8 @@ export async function cliSandbox(t: Test, { embedded = false, freshDataDir = fal
     LATCHKEY_DATA_DIR: path.join(dir, 'data'),
     LATCHKEY_KEYS_DIR: path.join(dir, 'keys'),
     LATCHKEY_CONFIG: configFile,
+    // A server started in the sandbox must not take the default admin port another test's server may hold.
+    LATCHKEY_ADMIN_PORT: 'off',
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
   };
   if (!database.databaseUrl && !freshDataDir) await seedEmbeddedDataDir(env.LATCHKEY_DATA_DIR!);

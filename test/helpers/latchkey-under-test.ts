@@ -18,6 +18,8 @@ export interface RunningLatchkey {
   issuer: string;
   /** Where the server listens (http://127.0.0.1:<port>). */
   listening: string;
+  /** Where the admin API listens (its own port on 127.0.0.1); undefined with LATCHKEY_ADMIN_PORT=off. */
+  admin: string | undefined;
   latchkey: Latchkey;
   keysDir: string;
   /** Everything the server logged, for the "no secrets in logs" checks. */
@@ -77,13 +79,15 @@ export async function startLatchkey(t: Test, { setup = demoSetup(), keysDir, dat
     embeddedImage: databaseUrl ? undefined : await emptyImage(),
   });
   await latchkey.app.listen({ port, host: '127.0.0.1' });
+  // Port 0: the system picks a free one, so that parallel test files never collide on the admin listener.
+  const admin = latchkey.adminApp ? await latchkey.adminApp.listen({ port: 0, host: '127.0.0.1' }) : undefined;
 
   t.teardown(async () => {
     await latchkey.close();
     await database?.drop();
     if (ownKeys) await rm(keysDir!, { recursive: true, force: true });
   });
-  return { issuer, listening, latchkey, keysDir, logs, config };
+  return { issuer, listening, admin, latchkey, keysDir, logs, config };
 }
 
 export async function migrate(databaseUrl: string): Promise<void> {

@@ -67,6 +67,8 @@ export async function spawnServer(t: Test, dirs: ServerDirs, { databaseUrl, env 
       LATCHKEY_KEYS_DIR: dirs.keysDir,
       LATCHKEY_CONFIG: dirs.configFile,
       LOG_LEVEL: 'warn',
+      // Servers of parallel test files must not share the default admin port; a test that wants it sets one.
+      LATCHKEY_ADMIN_PORT: 'off',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       ...env,
     },

@@ -1,0 +1,162 @@
+import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { clientView } from '../clients/client-view.ts';
+import { APPLICATION_TYPES, AUTH_METHODS, CLIENT_PERMISSIONS, GRANT_TYPES } from '../config/index.ts';
+import { ClientNotFoundError } from '../errors/index.ts';
+import { SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
+import { adminRoute, requireRealm } from './admin-route.ts';
+import { DateTime, Page, RealmName, RealmParams } from './admin-schemas.ts';
+import { PageQuery, readPage } from './pagination.ts';
+
+/**
+ * Clients of a realm, through the client service the CLI and the setup file
+ * use: every definition is judged by the one client rulebook
+ * (src/config/client-rules.ts), and a refusal lists each field with the
+ * words the CLI and the file use. A generated secret is in the answer to
+ * the request that created it, once; it is stored as a digest only.
+ *
+ * These schemas describe the shape (for the OpenAPI document and the
+ * serializer); what a value may be is the rulebook's to say, so unknown
+ * properties pass the schema and are refused by the rules, naming them.
+ */
+function oneOf<T extends readonly string[]>(values: T): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(values.map((value) => Type.Literal(value)) as TLiteral<T[number]>[]);
+}
+
+const Strings = Type.Array(Type.String());
+const Text = Type.String();
+
+/** RFC 7591 client metadata and Latchkey's own (src/clients/client-metadata.ts), as stored. */
+const clientMetadata = {
+  client_name: Type.Optional(Text),
+  application_type: Type.Optional(oneOf(APPLICATION_TYPES)),
+  token_endpoint_auth_method: Type.Optional(oneOf(AUTH_METHODS)),
+  grant_types: Type.Optional(Type.Array(oneOf(GRANT_TYPES))),
+  response_types: Type.Optional(Type.Array(Type.Literal('code'))),
+  redirect_uris: Type.Optional(Strings),
+  post_logout_redirect_uris: Type.Optional(Strings),
+  scope: Type.Optional(Type.String({ description: 'space-separated scopes the client may obtain' })),
+  permissions: Type.Optional(Type.Array(oneOf(CLIENT_PERMISSIONS))),
+  roles: Type.Optional(Strings),
+  default_resource: Type.Optional(Text),
+  introspection_signed_response_alg: Type.Optional(oneOf(SIGNING_ALGORITHMS)),
+  refresh_token_requires_offline_access: Type.Optional(Type.Boolean()),
+  ttl: Type.Optional(Type.Record(Type.String(), Type.Integer(), { description: 'per-client token lifetimes in seconds' })),
+  jwks_uri: Type.Optional(Text),
+  jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
+  client_uri: Type.Optional(Text),
+  logo_uri: Type.Optional(Text),
+  policy_uri: Type.Optional(Text),
+  tos_uri: Type.Optional(Text),
+  background_uri: Type.Optional(Text),
+  primary_color: Type.Optional(Text),
+  contacts: Type.Optional(Strings),
+};
+
+/** The metadata fields a response may carry: the serializer writes these and no others. */
+export const CLIENT_METADATA_FIELDS = Object.keys(clientMetadata);
+
+const ClientId = Type.String({ minLength: 1, maxLength: 256 });
+
+export const ClientSchema = Type.Object({
+  client_id: ClientId,
+  ...clientMetadata,
+  secret_storage: Type.Union([Type.Literal('hmac-sha256'), Type.Literal('argon2id'), Type.Null()], {
+    description: 'how the secret is stored (never the secret or its hash): hmac-sha256 when generated, argon2id when chosen',
+  }),
+  created_at: DateTime,
+  updated_at: DateTime,
+});
+
+const CreatedClientSchema = Type.Object({
+  ...ClientSchema.properties,
+  client_secret: Type.Optional(Type.String({ description: 'the generated secret: shown in this answer only, never again' })),
+});
+
+const ClientParams = Type.Object({ realm: RealmName, clientId: ClientId });
+
+const ClientDefinitionSchema = Type.Object({ client_id: ClientId, ...clientMetadata }, {
+  description: 'RFC 7591 metadata; token_endpoint_auth_method, when absent, is none for native apps, private_key_jwt with jwks_uri or jwks, else client_secret_basic with a generated secret',
+});
+const ClientUpdateSchema = Type.Object({ ...clientMetadata }, {
+  description: 'the complete metadata (it replaces what the client had); token_endpoint_auth_method, when absent, stays; the secret stays',
+});
+
+const TAG = 'clients';
+
+export const clientRoutes = [
+  adminRoute({
+    method: 'GET',
+    url: '/v1/realms/:realm/clients',
+    scope: 'admin:read',
+    operationId: 'listClients',
+    summary: "List a realm's clients, in client_id order",
+    tag: TAG,
+    schema: { params: RealmParams, querystring: PageQuery, response: { 200: Page(ClientSchema) } },
+    async handle({ params, query }, services) {
+      const realm = requireRealm(services, params.realm);
+      const page = await readPage(query, (range) => services.clients.page(realm, range), (client) => client.client_id);
+      return { status: 200, body: { items: page.items.map(clientView), next_cursor: page.next_cursor } };
+    },
+  }),
+  adminRoute({
+    method: 'POST',
+    url: '/v1/realms/:realm/clients',
+    scope: 'admin:write',
+    operationId: 'createClient',
+    summary: 'Add a client; a confidential one gets a generated secret, shown in this answer only',
+    tag: TAG,
+    schema: { params: RealmParams, body: ClientDefinitionSchema, response: { 201: CreatedClientSchema } },
+    async handle({ params, body }, services) {
+      const realm = requireRealm(services, params.realm);
+      const { client, secret } = await services.clients.create(realm, body);
+      return {
+        status: 201,
+        headers: { location: `/v1/realms/${realm}/clients/${encodeURIComponent(client.client_id)}` },
+        body: { ...clientView(client), ...(secret === undefined ? {} : { client_secret: secret }) },
+      };
+    },
+  }),
+  adminRoute({
+    method: 'GET',
+    url: '/v1/realms/:realm/clients/:clientId',
+    scope: 'admin:read',
+    operationId: 'getClient',
+    summary: 'Read a client',
+    tag: TAG,
+    schema: { params: ClientParams, response: { 200: ClientSchema } },
+    async handle({ params }, services) {
+      const realm = requireRealm(services, params.realm);
+      const client = await services.clients.find(realm, params.clientId);
+      if (!client) throw new ClientNotFoundError(realm, params.clientId);
+      return { status: 200, body: clientView(client) };
+    },
+  }),
+  adminRoute({
+    method: 'PUT',
+    url: '/v1/realms/:realm/clients/:clientId',
+    scope: 'admin:write',
+    operationId: 'updateClient',
+    summary: "Replace a client's metadata (its secret and tokens stay)",
+    description: 'A client declared in the setup file gets its declared metadata back at the next start.',
+    tag: TAG,
+    schema: { params: ClientParams, body: ClientUpdateSchema, response: { 200: ClientSchema } },
+    async handle({ params, body }, services) {
+      const realm = requireRealm(services, params.realm);
+      return { status: 200, body: clientView(await services.clients.update(realm, params.clientId, body)) };
+    },
+  }),
+  adminRoute({
+    method: 'DELETE',
+    url: '/v1/realms/:realm/clients/:clientId',
+    scope: 'admin:write',
+    operationId: 'deleteClient',
+    summary: 'Remove a client and revoke everything issued to it',
+    tag: TAG,
+    schema: { params: ClientParams, response: { 204: Type.Null() } },
+    async handle({ params }, services) {
+      const realm = requireRealm(services, params.realm);
+      if (!(await services.clients.remove(realm, params.clientId))) throw new ClientNotFoundError(realm, params.clientId);
+      return { status: 204 };
+    },
+  }),
+];
