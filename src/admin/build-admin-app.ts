@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
@@ -87,9 +87,17 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
     if (!(route.config as Record<string, unknown> | undefined)?.[ROUTE_MARK]) throw new Error(`admin route ${route.method} ${route.url} is not in the route table`);
     hostRoutes.add(route);
   });
-  app.addHook('onRequest', async (request) => {
+  /** No route takes the path (404), or not with this method (405 with Allow): whatever the body is, which stays unread. */
+  const answerUnrouted = (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = hostRoutes.match(path)?.methods ?? [];
+    if (allowed.length) return sendProblem(reply, { problem: bare(405, 'method not allowed'), headers: { allow: allowed.join(', ') } });
+    return sendProblem(reply, { problem: bare(404, 'no such route on the admin API'), headers: {} });
+  };
+  app.addHook('onRequest', async (request, reply) => {
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
     if (request.raw.httpVersion === '1.1' && !request.headers.host) throw new InvalidRequestError('missing Host header');
+    if (request.is404) return answerUnrouted(request, reply);
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(COMMON_HEADERS).header('cache-control', 'no-store').header('content-security-policy', JSON_CSP);
@@ -100,12 +108,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
     if (answer.problem.status === 500) request.log.error({ err: error }, 'admin request failed');
     return sendProblem(reply, answer);
   });
-  app.setNotFoundHandler(async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    const allowed = hostRoutes.match(path)?.methods ?? [];
-    if (allowed.length) return sendProblem(reply, { problem: bare(405, 'method not allowed'), headers: { allow: allowed.join(', ') } });
-    return sendProblem(reply, { problem: bare(404, 'no such route on the admin API'), headers: {} });
-  });
+  app.setNotFoundHandler(async (request, reply) => answerUnrouted(request, reply));
 
   const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
   for (const route of routes) {
