@@ -78,7 +78,14 @@ export function createAdminAuthentication(deps: AdminAuthenticationDeps) {
     const wait = deps.limiters.retryAfter(attempt);
     if (wait > 0) throw new TooManyTokenAttemptsError(wait);
     deps.limiters.recordFailure(attempt);
-    const principal = value === undefined || value.length > MAX_TOKEN_LENGTH ? undefined : await principalOf(value);
+    let principal: AdminPrincipal | undefined;
+    try {
+      principal = value === undefined || value.length > MAX_TOKEN_LENGTH ? undefined : await principalOf(value);
+    } catch (error) {
+      // Nothing was checked (the database is out of reach): no failure of the token's.
+      deps.limiters.forgive(attempt);
+      throw error;
+    }
     if (!principal) throw new BearerTokenError(true);
     deps.limiters.forgive(attempt);
     if (!principal.scopes.has(scope) && !(scope === 'admin:read' && principal.scopes.has('admin:write'))) {

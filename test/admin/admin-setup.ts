@@ -45,8 +45,16 @@ export interface AdminAnswer {
 }
 
 /** A Latchkey with both listeners and the admin clients above, on the test's database. */
-export async function startAdmin(t: Test, { document = adminSetupDocument(), env = {} }: { document?: SetupDocument; env?: Record<string, string> } = {}): Promise<AdminUnderTest> {
-  const running = await startLatchkey(t, { setup: parseSetup(document), env });
+export async function startAdmin(t: Test, { document = adminSetupDocument(), env = {}, logLevel, databaseUrl }: {
+  document?: SetupDocument;
+  env?: Record<string, string>;
+  logLevel?: string;
+  /** A database of the test's own (a breakable one), instead of a fresh one. */
+  databaseUrl?: string;
+} = {}): Promise<AdminUnderTest> {
+  const running = await startLatchkey(t, {
+    setup: parseSetup(document), env, ...(logLevel ? { logLevel, requestLogging: true } : {}), ...(databaseUrl ? { databaseUrl } : {}),
+  });
   if (!running.admin) throw new Error('the admin listener is off');
   const adminOrigin = running.admin;
   const token = async (clientId: string, secret: string, scope: string) => {
