@@ -1,7 +1,7 @@
 import type { Test } from 'tap';
 import { startLatchkey, type RunningLatchkey } from '../helpers/latchkey-under-test.ts';
 import { demoSetupDocument, parseSetup, type SetupDocument } from '../helpers/setups.ts';
-import { tokenRequest } from '../helpers/token-requests.ts';
+import { postForm } from '../helpers/token-requests.ts';
 
 /** Admin clients declared as an operator would declare them in the setup file (README "Administration"). */
 export const ADMIN_SECRETS = {
@@ -57,8 +57,11 @@ export async function startAdmin(t: Test, { document = adminSetupDocument(), env
   });
   if (!running.admin) throw new Error('the admin listener is off');
   const adminOrigin = running.admin;
+  // Where the default realm's layout puts its token endpoint (/token, or Keycloak's and Okta's paths).
+  const defaultRealm = running.latchkey.realms.find((realm) => realm.settings.name === 'default')!.settings;
+  const discovery = await (await fetch(`${defaultRealm.issuer}/.well-known/openid-configuration`)).json() as { token_endpoint: string };
   const token = async (clientId: string, secret: string, scope: string) => {
-    const response = await tokenRequest(running.issuer, { grant_type: 'client_credentials', scope }, { basic: [clientId, secret] });
+    const response = await postForm(discovery.token_endpoint, { grant_type: 'client_credentials', scope }, { basic: [clientId, secret] });
     if (response.status !== 200) throw new Error(`no token for ${clientId}: ${response.status} ${response.text}`);
     return String(response.json!['access_token']);
   };
