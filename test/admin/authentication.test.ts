@@ -6,6 +6,7 @@ import { loadDeclarativeFile } from '../../src/config/index.ts';
 import { startLatchkey } from '../helpers/latchkey-under-test.ts';
 import { revoke, tokenRequest } from '../helpers/token-requests.ts';
 import { waitFor } from '../helpers/waiting.ts';
+import { parseSetup } from '../helpers/setups.ts';
 import { ADMIN_SECRETS, adminSetupDocument, startAdmin } from './admin-setup.ts';
 
 // Who gets in: bearer tokens of admin clients, looked up as introspection
@@ -106,6 +107,9 @@ t.test('bootstrap: an admin client declared in the setup file, its secret from t
   const answer = await fetch(`${fresh.admin!}/v1/realms/default/clients`, { headers: { authorization: `Bearer ${String(issued.json!['access_token'])}` } });
   t.equal(answer.status, 200, 'a fresh install is administered without a shell on the host');
   await t.rejects(loadDeclarativeFile(file, { env: {}, nodeEnv: 'production' }), { message: /LATCHKEY_ADMIN_CLIENT_SECRET is not set/ }, 'no secret, no start');
+  const elsewhere = adminSetupDocument();
+  elsewhere.realms[1]!.clients = [{ client_id: 'acme-admin', client_secret: 'x-secret-1', grant_types: ['client_credentials'], permissions: ['admin'], scope: 'admin:read' }];
+  t.throws(() => parseSetup(elsewhere), { message: /realms\[1\]\.clients\[0\]\.permissions: admin is granted only in the default realm/ }, 'the file is judged by the same rule');
 });
 
 t.test('a realm whose layout issues JWT access tokens: its admin tokens are verified as at introspection', async (t) => {
