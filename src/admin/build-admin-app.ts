@@ -90,7 +90,8 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
   /** No route takes the path (404), or not with this method (405 with Allow): whatever the body is, which stays unread. */
   const answerUnrouted = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '';
-    const allowed = hostRoutes.match(path)?.methods ?? [];
+    // No HEAD twins here (exposeHeadRoutes is off): Allow names only what is served.
+    const allowed = (hostRoutes.match(path)?.methods ?? []).filter((method) => method !== 'HEAD');
     if (allowed.length) return sendProblem(reply, { problem: bare(405, 'method not allowed'), headers: { allow: allowed.join(', ') } });
     return sendProblem(reply, { problem: bare(404, 'no such route on the admin API'), headers: {} });
   };

@@ -72,7 +72,7 @@ t.test('clients add checks its flags with the client rules, naming the field', a
     [['clients', 'add', 'x', '--redirect-uri', 'http://app.example.com/cb'], /redirect_uris\[0\]: must use https/],
     [['clients', 'add', 'x', '--redirect-uri', 'https://app.example.com/cb#frag'], /redirect_uris\[0\]: must not contain a fragment/],
     [['clients', 'add', 'x', '--grant', 'client_credentials', '--auth-method', 'none'], /grant_types: a public client/],
-    [['clients', 'add', 'x', '--grant', 'client_credentials', '--permission', 'admin'], /permissions\[0\]: must be one of introspection/],
+    [['clients', 'add', 'x', '--grant', 'client_credentials', '--permission', 'superuser'], /permissions\[0\]: must be one of introspection, admin/],
     [['clients', 'add', 'x', '--grant', 'client_credentials', '--scope', 'a "b"'], /scope: /],
     [['clients', 'add', 'x', '--grant', 'client_credentials', '--auth-method', 'private_key_jwt'], /jwks_uri: private_key_jwt needs jwks_uri or jwks/],
   ];

@@ -71,7 +71,7 @@ export const ROWS: Row[] = [
   { title: 'a public client with client_credentials', client: service('public-svc', { token_endpoint_auth_method: 'none' }), refused: ['grant_types', /public client/] },
   { title: 'a native app with client_credentials (public by default)', client: { client_id: 'native-svc', application_type: 'native', grant_types: ['client_credentials'] }, refused: ['grant_types', /public client/] },
   { title: 'a public client with a permission', client: web('public-rs', { token_endpoint_auth_method: 'none', permissions: ['introspection'] }), refused: ['permissions', /public client/] },
-  { title: 'an unknown permission', client: service('admin', { permissions: ['admin'] }), refused: ['permissions[0]', /introspection/] },
+  { title: 'an unknown permission', client: service('superuser', { permissions: ['superuser'] }), refused: ['permissions[0]', /introspection/] },
   { title: 'private_key_jwt without keys', client: service('keyless', { token_endpoint_auth_method: 'private_key_jwt' }), refused: ['jwks_uri', /jwks/] },
   { title: 'jwks_uri with a client secret', client: service('mixed', { token_endpoint_auth_method: 'client_secret_basic', jwks_uri: 'https://mixed.example.test/jwks' }), refused: ['jwks_uri', /only used with token_endpoint_auth_method private_key_jwt/] },
   { title: 'jwks_uri over http', client: service('http-keys', { jwks_uri: 'http://keys.example.test/jwks' }), refused: ['jwks_uri', /https/] },

@@ -90,7 +90,7 @@ t.test('combinations that make no sense are refused, naming the field', async (t
   refused(t, realmWith(webClient({ scope: 'openid "quoted"' })), 'realms[0].clients[0].scope');
   refused(t, realmWith(webClient({ logo_uri: 'http://cdn.example.com/logo.png' })), 'realms[0].clients[0].logo_uri', /https/);
   refused(t, realmWith(webClient({ primary_color: 'red;background:url(x)' })), 'realms[0].clients[0].primary_color', /colour/);
-  refused(t, realmWith(webClient({ permissions: ['admin'] })), 'realms[0].clients[0].permissions[0]', /introspection/);
+  refused(t, realmWith(webClient({ permissions: ['superuser'] })), 'realms[0].clients[0].permissions[0]', /introspection/);
 });
 
 t.test('schema errors name the field', async (t) => {
