@@ -1,3 +1,4 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
 import t from 'tap';
 import { ADMIN_ROUTES } from '../../src/admin/admin-routes.ts';
 import { readEnv } from '../../src/config/index.ts';
@@ -22,6 +23,13 @@ t.test('an OpenAPI 3.1 document, served as JSON to an admin:read token', async (
   t.match(answer.headers.get('content-type'), /^application\/json/);
   t.equal(document.openapi, '3.1.0');
   t.match(document.components.securitySchemes['bearer'], { type: 'http', scheme: 'bearer' });
+});
+
+t.test('valid against the OpenAPI 3.1 schema (an independent validator)', async (t) => {
+  const validator = new Validator();
+  const result = await validator.validate(structuredClone(answer.json) as object);
+  t.equal(validator.version, '3.1');
+  t.ok(result.valid, `valid${result.valid ? '' : `: ${JSON.stringify(result.errors).slice(0, 2000)}`}`);
 });
 
 t.test('exactly the routes of the table, each with its scope, parameters, body and answers', async (t) => {
