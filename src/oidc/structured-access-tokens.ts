@@ -41,6 +41,8 @@ import { PASSWORD_SIGN_IN_ENTITY } from './password-grant.ts';
  *    userinfo becomes a handle as in step 2, and a token of the layout's
  *    audience found through one is shown to the endpoint without it. A
  *    token for a declared resource server is still refused.
+ *    `findClientCredentials` does steps 2 and 3 for a token presented to
+ *    Latchkey itself (the admin API's bearer tokens), without an endpoint.
  * 5. `refuseAccessTokensAsIdTokenHints`: a JWT access token is signed by the
  *    realm's keys like an ID token; where a resource server's identifier is
  *    also a client's id (Entra-style `api://<client-id>`) and their

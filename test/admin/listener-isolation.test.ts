@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
-import { freePort } from '../helpers/latchkey-under-test.ts';
+import { freePort, migrate } from '../helpers/latchkey-under-test.ts';
+import { createTestDatabase } from '../helpers/test-database.ts';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.ts';
 import { serverDirs, spawnServer } from '../helpers/server-process.ts';
 import { waitFor } from '../helpers/waiting.ts';
@@ -179,7 +180,10 @@ t.test('the public routes are not served on the admin listener', async (t) => {
 
 t.test('a real server process: the admin API on LATCHKEY_ADMIN_PORT (loopback), not on PORT; LATCHKEY_ADMIN_PORT=off has none', async (t) => {
   const adminPort = await freePort();
-  const server = await spawnServer(t, await serverDirs(t), { databaseUrl: process.env.DATABASE_URL, env: { LATCHKEY_ADMIN_PORT: String(adminPort) } });
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  if (database.databaseUrl) await migrate(database.databaseUrl);
+  const server = await spawnServer(t, await serverDirs(t), { databaseUrl: database.databaseUrl, env: { LATCHKEY_ADMIN_PORT: String(adminPort) } });
   const onAdmin = await waitFor(() => fetch(`http://127.0.0.1:${adminPort}/v1/realms`).catch(() => undefined));
   t.equal(onAdmin?.status, 401, 'the admin listener asks for a token');
   t.equal(onAdmin?.headers.get('www-authenticate'), 'Bearer realm="latchkey-admin"');
