@@ -1,7 +1,7 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { clientView } from '../clients/client-view.ts';
 import { APPLICATION_TYPES, AUTH_METHODS, CLIENT_PERMISSIONS, GRANT_TYPES } from '../config/index.ts';
-import { ClientNotFoundError } from '../errors/index.ts';
+import { ClientNotFoundError, InvalidRequestError } from '../errors/index.ts';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
 import { adminRoute, requireRealm } from './admin-route.ts';
 import { DateTime, Page, RealmName, RealmParams } from './admin-schemas.ts';
@@ -142,7 +142,11 @@ export const clientRoutes = [
     schema: { params: ClientParams, body: ClientUpdateSchema, response: { 200: ClientSchema } },
     async handle({ params, body }, services) {
       const realm = requireRealm(services, params.realm);
-      return { status: 200, body: clientView(await services.clients.update(realm, params.clientId, body)) };
+      const { client_id: named, ...definition } = body as typeof body & { client_id?: unknown };
+      if (named !== undefined && named !== params.clientId) {
+        throw new InvalidRequestError('client_id: a client keeps its id', [{ field: 'client_id', message: 'a client keeps its id: leave it out or give the one in the path' }]);
+      }
+      return { status: 200, body: clientView(await services.clients.update(realm, params.clientId, definition)) };
     },
   }),
   adminRoute({

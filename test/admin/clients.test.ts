@@ -132,6 +132,10 @@ t.test('update: metadata replaced, secret and method kept; a method needing a se
   t.equal(refused.status, 422);
   t.equal((await call('GET', '/v1/realms/default/clients/billing')).json.scope, 'api:read api:write', 'a refused update changes nothing');
   t.equal((await call('PUT', '/v1/realms/default/clients/ghost', { grant_types: ['client_credentials'] })).status, 404);
+  const renamed = await call('PUT', '/v1/realms/default/clients/billing', { client_id: 'billing-2', grant_types: ['client_credentials'] });
+  t.equal(renamed.status, 400, 'a client keeps its id');
+  t.match(renamed.json.errors, [{ field: 'client_id' }]);
+  t.equal((await call('PUT', '/v1/realms/default/clients/billing', { client_id: 'billing', grant_types: ['client_credentials'], scope: 'api:read api:write' })).status, 200, 'its own id may be given');
 });
 
 t.test('delete: 204, its tokens revoked, then 404', async (t) => {
