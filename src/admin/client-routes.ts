@@ -34,6 +34,7 @@ const clientMetadata = {
   response_types: Type.Optional(Type.Array(Type.Literal('code'))),
   redirect_uris: Type.Optional(Strings),
   post_logout_redirect_uris: Type.Optional(Strings),
+  web_origins: Type.Optional(Type.Array(Type.String(), { description: 'origins whose pages may read this client\'s answers (CORS); + for the redirect URIs\' origins' })),
   scope: Type.Optional(Type.String({ description: 'space-separated scopes the client may obtain' })),
   permissions: Type.Optional(Type.Array(oneOf(CLIENT_PERMISSIONS))),
   roles: Type.Optional(Strings),

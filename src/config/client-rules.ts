@@ -74,6 +74,7 @@ export type ClientMetadata = {
   response_types?: ResponseType[] | undefined;
   redirect_uris?: string[] | undefined;
   post_logout_redirect_uris?: string[] | undefined;
+  web_origins?: string[] | undefined;
   scope?: string | undefined;
   permissions?: ClientPermission[] | undefined;
   roles?: string[] | undefined;
