@@ -3,6 +3,8 @@ import type Provider from 'oidc-provider';
 import type { Adapter, AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
 import { accountClaims } from '../accounts/account-claims.ts';
 import type { StoredUser } from '../store/user.repository.ts';
+import { DelegatingAdapter } from './delegating-adapter.ts';
+import { onParsedForm } from './parsed-form.ts';
 import type { JwtHandles } from './structured-access-tokens.ts';
 
 /**
@@ -196,50 +198,25 @@ export function issueRefreshTokensAsJwts(provider: Provider, jwts: RefreshTokenJ
  * introspection and revocation as the in-process handle those endpoints
  * make of any JWT, src/oidc/structured-access-tokens.ts).
  */
-export class KeycloakRefreshTokenAdapter implements Adapter {
-  readonly #inner: Adapter;
+export class KeycloakRefreshTokenAdapter extends DelegatingAdapter {
   readonly #jwts: RefreshTokenJwts;
   readonly #handles: JwtHandles;
 
   constructor(inner: Adapter, jwts: RefreshTokenJwts, handles: JwtHandles) {
-    this.#inner = inner;
+    super(inner);
     this.#jwts = jwts;
     this.#handles = handles;
   }
 
-  async find(id: string): Promise<AdapterPayload | undefined> {
+  override async find(id: string): Promise<AdapterPayload | undefined> {
     const jwt = this.#handles.isHandleShaped(id) ? this.#handles.unwrap(id) : id;
     const value = jwt === undefined ? undefined : this.#jwts.unwrap(jwt);
     if (value === undefined) return undefined;
-    return (await this.#inner.find(value)) ?? undefined;
-  }
-
-  upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-    return this.#inner.upsert(id, payload, expiresIn) as Promise<void>;
-  }
-
-  findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.#inner.findByUid(uid) as Promise<AdapterPayload | undefined>;
-  }
-
-  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.#inner.findByUserCode(userCode) as Promise<AdapterPayload | undefined>;
-  }
-
-  consume(id: string): Promise<void> {
-    return this.#inner.consume(id) as Promise<void>;
-  }
-
-  destroy(id: string): Promise<void> {
-    return this.#inner.destroy(id) as Promise<void>;
-  }
-
-  revokeByGrantId(grantId: string): Promise<void> {
-    return this.#inner.revokeByGrantId(grantId) as Promise<void>;
+    return (await this.inner.find(value)) ?? undefined;
   }
 }
 
-const CLIENT_AUTH_ROUTES = new Set(['token', 'introspection', 'revocation', 'pushed_authorization_request']);
+const CLIENT_AUTH_ROUTES = ['token', 'introspection', 'revocation', 'pushed_authorization_request'];
 
 /**
  * keycloak-connect's introspection (and other Keycloak adapters) send the
@@ -250,20 +227,7 @@ const CLIENT_AUTH_ROUTES = new Set(['token', 'introspection', 'revocation', 'pus
  * difference is still the engine's invalid_request.
  */
 export function acceptRepeatedClientCredentials(provider: Provider): void {
-  const prototype = (provider as unknown as { OIDCContext: { prototype: object } }).OIDCContext.prototype;
-  const previous = Object.getOwnPropertyDescriptor(prototype, 'body');
-  const store = new WeakMap<object, unknown>();
-  Object.defineProperty(prototype, 'body', {
-    configurable: true,
-    get(this: object) {
-      return previous?.get ? previous.get.call(this) : store.get(this);
-    },
-    set(this: { route?: string; ctx: { headers: Record<string, string | undefined> } }, body: unknown) {
-      if (CLIENT_AUTH_ROUTES.has(this.route ?? '') && body && typeof body === 'object') dropRepeatedSecret(body as Record<string, unknown>, this.ctx.headers['authorization']);
-      if (previous?.set) previous.set.call(this, body);
-      else store.set(this, body);
-    },
-  });
+  onParsedForm(provider, CLIENT_AUTH_ROUTES, (form, { headers }) => dropRepeatedSecret(form, headers['authorization']));
 }
 
 function dropRepeatedSecret(form: Record<string, unknown>, authorization: string | undefined): void {

@@ -1,5 +1,6 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { onParsedForm } from './parsed-form.ts';
 import type { StoredUser } from '../store/user.repository.ts';
 
 /**
@@ -40,7 +41,7 @@ export function oktaSubject(token: { kind?: string; extra?: Record<string, unkno
   if (token.kind === 'AccessToken' && typeof login === 'string' && typeof token.extra?.['uid'] === 'string') payload['sub'] = login;
 }
 
-const PUBLIC_CLIENT_ROUTES = new Set(['revocation', 'introspection']);
+const PUBLIC_CLIENT_ROUTES = ['revocation', 'introspection'];
 
 /**
  * Okta's browser SDK (@okta/okta-auth-js) revokes and introspects for a
@@ -52,26 +53,11 @@ const PUBLIC_CLIENT_ROUTES = new Set(['revocation', 'introspection']);
  * secret authenticates that way, any other stays invalid_client.
  */
 export function acceptBasicClientIdOnly(provider: Provider): void {
-  const prototype = (provider as unknown as { OIDCContext: { prototype: object } }).OIDCContext.prototype;
-  const previous = Object.getOwnPropertyDescriptor(prototype, 'body');
-  const store = new WeakMap<object, unknown>();
-  Object.defineProperty(prototype, 'body', {
-    configurable: true,
-    get(this: object) {
-      return previous?.get ? previous.get.call(this) : store.get(this);
-    },
-    set(this: { route?: string; ctx: { headers: Record<string, string | undefined> } }, body: unknown) {
-      if (PUBLIC_CLIENT_ROUTES.has(this.route ?? '') && body && typeof body === 'object') {
-        const clientId = clientIdOnly(this.ctx.headers['authorization']);
-        const form = body as Record<string, unknown>;
-        if (clientId !== undefined && (form['client_id'] === undefined || form['client_id'] === clientId)) {
-          form['client_id'] = clientId;
-          delete this.ctx.headers['authorization'];
-        }
-      }
-      if (previous?.set) previous.set.call(this, body);
-      else store.set(this, body);
-    },
+  onParsedForm(provider, PUBLIC_CLIENT_ROUTES, (form, { headers }) => {
+    const clientId = clientIdOnly(headers['authorization']);
+    if (clientId === undefined || (form['client_id'] !== undefined && form['client_id'] !== clientId)) return;
+    form['client_id'] = clientId;
+    delete headers['authorization'];
   });
 }
 

@@ -22,14 +22,10 @@ import { PayloadAdapter } from './payload-adapter.ts';
 import { resourceIndicators, type ResourceServerDirectory } from './resource-indicators.ts';
 import { JwtVerifier, verificationKeysOf } from './jwt-verifier.ts';
 import {
-  admitJwtsAtIntrospectionAndRevocation, admitLayoutTokensAtUserinfo, authenticationClaims, JwtAwareAdapter, JwtHandles,
-  recordJwtAccessTokens, refuseAccessTokensAsIdTokenHints,
+  admitJwtsAtIntrospectionAndRevocation, authenticationClaims, JwtAwareAdapter, JwtHandles, recordJwtAccessTokens,
+  refuseAccessTokensAsIdTokenHints,
 } from './structured-access-tokens.ts';
-import {
-  acceptRepeatedClientCredentials, issueRefreshTokensAsJwts, keycloakAccessTokenClaims, KeycloakRefreshTokenAdapter, keycloakResponses, RefreshTokenJwts,
-  shapeKeycloakIdTokens,
-} from './keycloak-shapes.ts';
-import { acceptBasicClientIdOnly, oktaAccessTokenClaims, oktaSubject, shapeOktaIdTokens } from './okta-shapes.ts';
+import { vendorShapes } from './vendor-shapes.ts';
 import type { PayloadLookups } from './payload-lookups.ts';
 import type { RealmLayout } from './realm-layouts.ts';
 import { lifetimeFor, type TokenLifetimes } from './token-lifetimes.ts';
@@ -164,9 +160,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     && (!client.metadata()['refresh_token_requires_offline_access'] || source.scopes.has('offline_access'));
 
   const withAuthorisation = authorisationClaims(findActiveUser);
-  const { kind: layout } = realm.layout;
-  const layoutClaims = layout === 'keycloak' ? keycloakAccessTokenClaims : layout === 'okta' ? oktaAccessTokenClaims : undefined;
-  const refreshJwts = layout === 'keycloak' ? new RefreshTokenJwts(deps.digestKey, realm.issuer) : undefined;
+  // Keycloak's and Okta's claims, refresh-token form and quirks (src/oidc/vendor-shapes.ts).
+  const vendor = vendorShapes(realm.layout, { issuer: realm.issuer, digestKey: deps.digestKey });
 
   const refreshTokenTtl = capRefreshTokenAtGrant((client) => lifetimeFor('refresh_token', realm.lifetimes, client?.ttl));
 
@@ -178,10 +173,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       const payloads = new PayloadAdapter(db, realm.name, model, { lookups: deps.lookups });
       if (ACCESS_TOKEN_MODELS.has(model)) return new JwtAwareAdapter(payloads, jwtHandles, jwtVerifier);
       if (model !== 'RefreshToken') return payloads;
-      // Keycloak's layout hands refresh tokens out as JWTs (src/oidc/keycloak-shapes.ts) and takes them back only so.
-      if (refreshJwts) return new KeycloakRefreshTokenAdapter(payloads, refreshJwts, jwtHandles);
-      // Asked about every token presented at introspection and revocation, JWTs included; it holds none.
-      return new JwtAwareAdapter(payloads, jwtHandles, undefined);
+      // Asked about every token presented at introspection and revocation, JWTs included; it holds none
+      // (Keycloak's layout hands refresh tokens out as JWTs and takes them back only so).
+      return vendor.refreshTokenAdapter(payloads, jwtHandles) ?? new JwtAwareAdapter(payloads, jwtHandles, undefined);
     },
 
     // Persistent keys from disk; never oidc-provider's public development keystore.
@@ -205,7 +199,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       customizers: {
         jwt: async (ctx, token, jwt) => {
           await authenticationClaims(ctx, token, jwt);
-          if (layout === 'okta') oktaSubject(token as never, jwt.payload as Record<string, unknown>);
+          vendor.customizeJwt(token as never, jwt.payload as Record<string, unknown>);
         },
       },
     },
@@ -216,8 +210,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraTokenClaims: async (ctx, token) => {
       await refuseUndeclaredClientCredentialsScopes(ctx, token);
       const authorisation = await withAuthorisation(ctx, token);
-      const vendor = layoutClaims ? await layoutClaims(ctx, token as never, findActiveUser) : undefined;
-      return authorisation || vendor ? { ...vendor, ...authorisation } : undefined;
+      const vendorClaims = await vendor.accessTokenClaims(ctx, token as never, findActiveUser);
+      return authorisation || vendorClaims ? { ...vendorClaims, ...authorisation } : undefined;
     },
 
     findAccount,
@@ -314,17 +308,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   recordJwtAccessTokens(provider);
   admitJwtsAtIntrospectionAndRevocation(provider, jwtHandles);
   refuseAccessTokensAsIdTokenHints(provider);
-  if (defaultAudience !== undefined) admitLayoutTokensAtUserinfo(provider, jwtHandles, defaultAudience);
-  if (refreshJwts) {
-    issueRefreshTokensAsJwts(provider, refreshJwts);
-    shapeKeycloakIdTokens(provider);
-    acceptRepeatedClientCredentials(provider);
-    provider.use(keycloakResponses());
-  }
-  if (layout === 'okta') {
-    shapeOktaIdTokens(provider);
-    acceptBasicClientIdOnly(provider);
-  }
+  vendor.install(provider, jwtHandles);
 
   // RFC 6749 §4.3, opt-in per client; discovery lists it only where a client has it (src/oidc/engine-steps.ts).
   installPasswordGrant(provider, {

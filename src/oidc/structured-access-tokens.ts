@@ -3,6 +3,8 @@ import { decodeProtectedHeader } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Adapter, AdapterPayload, Configuration } from 'oidc-provider';
 import requestInFlight from 'oidc-provider/lib/helpers/als.js';
+import { DelegatingAdapter } from './delegating-adapter.ts';
+import { onParsedForm } from './parsed-form.ts';
 import type { JwtVerifier } from './jwt-verifier.ts';
 import { PASSWORD_SIGN_IN_ENTITY } from './password-grant.ts';
 
@@ -118,8 +120,7 @@ export class JwtHandles {
   }
 }
 
-const ADMITTING_ROUTES = new Set(['introspection', 'revocation']);
-const BODY = Symbol('latchkey.oidc.body');
+const ADMITTING_ROUTES = ['introspection', 'revocation'];
 /** Each provider's handles, for the lookups made outside its endpoints (findClientCredentials). */
 const handlesOf = new WeakMap<Provider, JwtHandles>();
 
@@ -131,20 +132,9 @@ const handlesOf = new WeakMap<Provider, JwtHandles>();
  */
 export function admitJwtsAtIntrospectionAndRevocation(provider: Provider, handles: JwtHandles): void {
   handlesOf.set(provider, handles);
-  const prototype = (provider as unknown as { OIDCContext: { prototype: object } }).OIDCContext.prototype;
-  Object.defineProperty(prototype, 'body', {
-    configurable: true,
-    get(this: Record<symbol, unknown>) {
-      return this[BODY];
-    },
-    set(this: Record<symbol, unknown> & { route?: string }, body: unknown) {
-      if (ADMITTING_ROUTES.has(this.route ?? '') && body && typeof body === 'object') {
-        const form = body as Record<string, unknown>;
-        const token = form['token'];
-        if (typeof token === 'string' && token.length <= MAX_TOKEN_LENGTH && isStructured(token)) form['token'] = handles.wrap(token);
-      }
-      this[BODY] = body;
-    },
+  onParsedForm(provider, ADMITTING_ROUTES, (form) => {
+    const token = form['token'];
+    if (typeof token === 'string' && token.length <= MAX_TOKEN_LENGTH && isStructured(token)) form['token'] = handles.wrap(token);
   });
 }
 
@@ -172,54 +162,29 @@ function isStructured(token: string): boolean {
  * jti then arrive together and go out as one statement
  * (src/oidc/payload-lookups.ts).
  */
-export class JwtAwareAdapter implements Adapter {
-  readonly #inner: Adapter;
+export class JwtAwareAdapter extends DelegatingAdapter {
   readonly #handles: JwtHandles;
   readonly #verifier: JwtVerifier | undefined;
 
   constructor(inner: Adapter, handles: JwtHandles, verifier: JwtVerifier | undefined) {
-    this.#inner = inner;
+    super(inner);
     this.#handles = handles;
     this.#verifier = verifier;
   }
 
-  async find(id: string): Promise<AdapterPayload | undefined> {
-    if (!this.#handles.isHandleShaped(id)) return (await this.#inner.find(id)) ?? undefined;
+  override async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!this.#handles.isHandleShaped(id)) return (await this.inner.find(id)) ?? undefined;
     // Whatever else it is, it is no opaque token: nothing to ask the database unless it is our handle of a JWT that verifies.
     const verifier = this.#verifier;
     const jwt = verifier && this.#handles.unwrap(id);
     if (!verifier || jwt === undefined) return undefined;
     const jti = await verifier.verifiedJti(jwt);
     if (jti === undefined) return undefined;
-    const record = (await this.#inner.find(jti)) ?? undefined;
+    const record = (await this.inner.find(jti)) ?? undefined;
     if (record?.['format'] !== 'jwt' || record.jti !== jti) return undefined;
     // Reached through its verified JWT: the engine may treat it as the opaque record it is.
     const { format: _format, ...opaque } = record as AdapterPayload & { format?: string };
     return opaque;
-  }
-
-  upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-    return this.#inner.upsert(id, payload, expiresIn) as Promise<void>;
-  }
-
-  findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.#inner.findByUid(uid) as Promise<AdapterPayload | undefined>;
-  }
-
-  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.#inner.findByUserCode(userCode) as Promise<AdapterPayload | undefined>;
-  }
-
-  consume(id: string): Promise<void> {
-    return this.#inner.consume(id) as Promise<void>;
-  }
-
-  destroy(id: string): Promise<void> {
-    return this.#inner.destroy(id) as Promise<void>;
-  }
-
-  revokeByGrantId(grantId: string): Promise<void> {
-    return this.#inner.revokeByGrantId(grantId) as Promise<void>;
   }
 }
 
