@@ -8,6 +8,7 @@ import { buildAdminApp } from './admin/build-admin-app.ts';
 import { createPasswordHasher, type PasswordHasher } from './accounts/password-hasher.ts';
 import { PasswordSignIn } from './accounts/password-sign-in.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
+import { ClientChanges } from './clients/client-changes.ts';
 import { ClientService } from './clients/client-service.ts';
 import { ADMIN_REALM, describeKeycloakImport, needsAttention, type LatchkeyConfig } from './config/index.ts';
 import { StartupError } from './errors/index.ts';
@@ -25,6 +26,7 @@ import { createLoginLimiters } from './rate-limits/login-limiters.ts';
 import { realmList } from './oidc/realm-list.ts';
 import { applySetup } from './realms/realm-setup.ts';
 import { ResourceServerService } from './resource-servers/resource-server-service.ts';
+import { IssuedAdministration } from './tokens/issued-administration.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, migrationStatus } from './store/migrator.ts';
 
@@ -50,6 +52,10 @@ export interface Services {
   accounts: AccountService;
   clients: ClientService;
   resourceServers: ResourceServerService;
+  /** This process's client changes, for its client caches (src/clients/client-changes.ts). */
+  clientChanges: ClientChanges;
+  /** Tokens, consents and sessions, as the admin API administers them. */
+  issued: IssuedAdministration;
 }
 
 export interface Latchkey {
@@ -147,6 +153,7 @@ export async function assembleLatchkey(
         trustProxy: config.trustProxy,
         knownScopes,
         clientAuthLimiters,
+        clientChanges: services.clientChanges,
         lookups: lookups[i]!,
         resourceServers: services.resourceServers,
         signIn: (attempt) => signIn.check(attempt),
@@ -172,7 +179,7 @@ export async function assembleLatchkey(
     const adminRealm = realms.find((realm) => realm.settings.name === ADMIN_REALM)!;
     const adminApp = config.admin === undefined ? undefined : parts.own('admin app', await buildAdminApp({
       logger,
-      services: { clients: services.clients, accounts: services.accounts, realms: servedRealms(realmSettings) },
+      services: { clients: services.clients, accounts: services.accounts, issued: services.issued, realms: servedRealms(realmSettings) },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),
         layoutAudience: adminRealm.settings.layout.defaultAudience,
@@ -279,14 +286,18 @@ async function openParts(
   }
   const secrets = await loadServerSecrets(config.keysDir, config.cookieKeys);
   const hasher = createPasswordHasher();
+  const clientChanges = new ClientChanges();
+  const accounts = new AccountService(database.db, hasher);
   return {
     database,
     hasher,
     secrets,
     secretVerifier: createSecretVerifier({ digestKey: secrets.digestKey, hasher }),
-    accounts: new AccountService(database.db, hasher),
-    clients: new ClientService(database.db, hasher, secrets.digestKey, { production: config.nodeEnv === 'production' }),
+    accounts,
+    clients: new ClientService(database.db, hasher, secrets.digestKey, { production: config.nodeEnv === 'production', changes: clientChanges }),
     resourceServers: new ResourceServerService(database.db),
+    clientChanges,
+    issued: new IssuedAdministration(database.db, accounts, secrets.digestKey),
   };
 }
 

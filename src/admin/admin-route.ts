@@ -2,6 +2,7 @@ import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import { RealmNotFoundError } from '../errors/index.ts';
+import type { IssuedAdministration } from '../tokens/issued-administration.ts';
 import type { AdminPrincipal, AdminScope } from './admin-authentication.ts';
 
 /**
@@ -52,6 +53,7 @@ export interface RouteReply {
 export interface AdminServices {
   clients: ClientService;
   accounts: AccountService;
+  issued: IssuedAdministration;
   realms: readonly ServedRealm[];
 }
 

@@ -61,6 +61,8 @@ const ClientId = Type.String({ minLength: 1, maxLength: 256 });
 export const ClientSchema = Type.Object({
   client_id: ClientId,
   ...clientMetadata,
+  disabled: Type.Boolean({ description: 'a disabled client is unknown to the protocol endpoints; disabling it revoked everything issued to it' }),
+  previous_secret_expires_at: Type.Union([DateTime, Type.Null()], { description: 'until when the secret before the last rotation is still accepted' }),
   secret_storage: Type.Union([Type.Literal('hmac-sha256'), Type.Literal('argon2id'), Type.Null()], {
     description: 'how the secret is stored (never the secret or its hash): hmac-sha256 when generated, argon2id when chosen',
   }),
@@ -81,6 +83,20 @@ const ClientDefinitionSchema = Type.Object({ client_id: ClientId, ...clientMetad
 const ClientUpdateSchema = Type.Object({ ...clientMetadata }, {
   description: 'the complete metadata (it replaces what the client had); token_endpoint_auth_method, when absent, stays; the secret stays',
 });
+
+const ClientStateSchema = Type.Object({
+  disabled: Type.Boolean({ description: 'true disables the client and revokes everything issued to it; false enables it' }),
+}, { additionalProperties: false });
+
+/** A day: long enough for a deployment to roll out the new secret, short enough that a leaked old one dies soon. */
+const DEFAULT_SECRET_OVERLAP_SECONDS = 86_400;
+const SecretRotationSchema = Type.Object({
+  overlap_seconds: Type.Optional(Type.Integer({
+    minimum: 0,
+    maximum: 30 * 86_400,
+    description: `how long the old secret is still accepted (default ${DEFAULT_SECRET_OVERLAP_SECONDS}); 0 ends it at once`,
+  })),
+}, { additionalProperties: false });
 
 const TAG = 'clients';
 
@@ -148,6 +164,36 @@ export const clientRoutes = [
         throw new InvalidRequestError('client_id: a client keeps its id', [{ field: 'client_id', message: 'a client keeps its id: leave it out or give the one in the path' }]);
       }
       return { status: 200, body: clientView(await services.clients.update(realm, params.clientId, definition)) };
+    },
+  }),
+  adminRoute({
+    method: 'PATCH',
+    url: '/v1/realms/:realm/clients/:clientId',
+    scope: 'admin:write',
+    operationId: 'setClientDisabled',
+    summary: 'Disable a client (and revoke everything issued to it), or enable it',
+    description: 'A disabled client is unknown to the protocol endpoints of every realm layout: it cannot sign users in, obtain, introspect or revoke tokens. '
+      + 'Takes effect at once on this instance, within the client cache lifetime (5 s) on others.',
+    tag: TAG,
+    schema: { params: ClientParams, body: ClientStateSchema, response: { 200: ClientSchema } },
+    async handle({ params, body }, services) {
+      const realm = requireRealm(services, params.realm);
+      return { status: 200, body: clientView(await services.clients.setDisabled(realm, params.clientId, body.disabled)) };
+    },
+  }),
+  adminRoute({
+    method: 'POST',
+    url: '/v1/realms/:realm/clients/:clientId/secret',
+    scope: 'admin:write',
+    operationId: 'rotateClientSecret',
+    summary: 'Give a client a new generated secret, shown in this answer only; the old one is accepted for overlap_seconds more',
+    description: 'One previous secret is kept: rotating again within the overlap drops the older one at once. Tokens already issued stay valid.',
+    tag: TAG,
+    schema: { params: ClientParams, body: SecretRotationSchema, response: { 200: CreatedClientSchema } },
+    async handle({ params, body }, services) {
+      const realm = requireRealm(services, params.realm);
+      const { client, secret } = await services.clients.rotateSecret(realm, params.clientId, body.overlap_seconds ?? DEFAULT_SECRET_OVERLAP_SECONDS);
+      return { status: 200, body: { ...clientView(client), client_secret: secret } };
     },
   }),
   adminRoute({

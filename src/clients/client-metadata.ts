@@ -42,10 +42,27 @@ export function webOriginsOf(client: { redirectUris?: readonly string[] | undefi
   return new Set(declared.flatMap((origin) => (origin === '+' ? redirectOrigins : [String(origin)])));
 }
 
-export function providerMetadata(row: Pick<StoredClient, 'client_id' | 'metadata' | 'secret_hash'>): Record<string, unknown> {
+export function providerMetadata(
+  row: Pick<StoredClient, 'client_id' | 'metadata' | 'secret_hash'> & Partial<Pick<StoredClient, 'previous_secret_hash' | 'previous_secret_expires_at'>>,
+  now = new Date(),
+): Record<string, unknown> {
+  const previous = row.previous_secret_hash && row.previous_secret_expires_at && row.previous_secret_expires_at > now
+    ? { [PREVIOUS_SECRET]: row.previous_secret_hash, [PREVIOUS_SECRET_EXPIRES_AT]: Math.floor(row.previous_secret_expires_at.getTime() / 1000) }
+    : {};
   return {
     ...row.metadata,
     client_id: row.client_id,
     ...(row.secret_hash ? { client_secret: row.secret_hash } : {}),
+    ...previous,
   };
 }
+
+/**
+ * The stored form of the secret a client had before its last rotation, and
+ * when it stops being accepted (epoch seconds), while its overlap lasts
+ * (src/oidc/client-authentication.ts accepts either). Registered as extra
+ * client metadata so that it travels with the client; never declarable (the
+ * client rules refuse unknown fields) and never shown (clientView).
+ */
+export const PREVIOUS_SECRET = 'latchkey_previous_secret';
+export const PREVIOUS_SECRET_EXPIRES_AT = 'latchkey_previous_secret_expires_at';

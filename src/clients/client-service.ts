@@ -3,11 +3,14 @@ import {
   checkClient, describeClientProblem, sameJson, withIssuedSecretMethod, type ClientDeclaration, type ClientProblem,
 } from '../config/index.ts';
 import type { Db } from '../store/database.ts';
-import { ClientDefinitionError, ClientExistsError, ClientNotFoundError } from '../errors/index.ts';
+import { ClientDefinitionError, ClientExistsError, ClientHasNoSecretError, ClientNotFoundError } from '../errors/index.ts';
 import {
-  deleteClient, findClient, insertClient, listClients, listClientsPage, updateClient, upsertClient, type StoredClient,
+  deleteClient, findClient, insertClient, listClients, listClientsPage, rotateClientSecret, setClientDisabled, updateClient, upsertClient,
+  type StoredClient,
 } from '../store/client.repository.ts';
+import { deleteIssued, TOKEN_MODELS } from '../store/issued-token.repository.ts';
 import { deleteGrantsOfClient } from '../store/oidc-payload.repository.ts';
+import type { ClientChanges } from './client-changes.ts';
 import { digestGeneratedSecret, generateClientSecret, isStoredSecretForm } from './client-secrets.ts';
 
 /** A client as declared in the config file or on the command line (RFC 7591 names). */
@@ -39,9 +42,14 @@ export class ClientService {
   readonly #hasher: PasswordHasher;
   readonly #digestKey: Buffer;
   readonly #production: boolean;
+  readonly #changes: ClientChanges | undefined;
 
-  /** `production`: NODE_ENV=production, where the rules refuse development conveniences. */
-  constructor(db: Db, hasher: PasswordHasher, digestKey: Buffer, { production }: { production: boolean }) {
+  /**
+   * `production`: NODE_ENV=production, where the rules refuse development conveniences.
+   * `changes`: this process's client caches, told of every change (src/clients/client-changes.ts).
+   */
+  constructor(db: Db, hasher: PasswordHasher, digestKey: Buffer, { production, changes }: { production: boolean; changes?: ClientChanges | undefined }) {
+    this.#changes = changes;
     this.#db = db;
     this.#hasher = hasher;
     this.#digestKey = digestKey;
@@ -60,6 +68,7 @@ export class ClientService {
     const secretHash = await this.#secretHashFor(secret, existing);
     if (existing && secretHash === existing.secret_hash && sameJson(existing.metadata, metadata)) return 'unchanged';
     const created = await upsertClient(this.#db, realm, clientId, metadata, secretHash);
+    this.#changed(realm, clientId);
     return created ? 'created' : 'updated';
   }
 
@@ -71,6 +80,7 @@ export class ClientService {
     const { client_id: clientId, client_secret: _none, ...metadata } = this.#judged(realm, definition, true);
     const secret = generateClientSecret();
     await upsertClient(this.#db, realm, clientId, metadata, digestGeneratedSecret(secret, this.#digestKey));
+    this.#changed(realm, clientId);
     return secret;
   }
 
@@ -88,6 +98,7 @@ export class ClientService {
     const secret = generateSecret ? generateClientSecret() : undefined;
     const added = await insertClient(this.#db, realm, clientId, metadata, secret === undefined ? null : digestGeneratedSecret(secret, this.#digestKey));
     if (!added) throw new ClientExistsError(realm, clientId);
+    this.#changed(realm, clientId);
     return { client: (await findClient(this.#db, realm, clientId))!, secret };
   }
 
@@ -109,6 +120,7 @@ export class ClientService {
     }
     const { client_id: _id, client_secret: _none, ...metadata } = this.#judged(realm, { ...definition, client_id: clientId, token_endpoint_auth_method: method }, usesSecret);
     await updateClient(this.#db, realm, clientId, metadata, usesSecret ? existing.secret_hash : null);
+    this.#changed(realm, clientId);
     return (await findClient(this.#db, realm, clientId))!;
   }
 
@@ -129,7 +141,51 @@ export class ClientService {
   async remove(realm: string, clientId: string): Promise<boolean> {
     const removed = await deleteClient(this.#db, realm, clientId);
     if (removed) await deleteGrantsOfClient(this.#db, realm, clientId);
+    this.#changed(realm, clientId);
     return removed;
+  }
+
+  /**
+   * Disables a client (the engine then knows it no more: no sign-in, no
+   * token, no introspection by it) and revokes everything issued to it, as
+   * disabling a user does; or enables it again, with nothing to bring back.
+   * A client declared in the setup file keeps this state across restarts.
+   * @throws ClientNotFoundError
+   */
+  async setDisabled(realm: string, clientId: string, disabled: boolean): Promise<StoredClient> {
+    if (!(await setClientDisabled(this.#db, realm, clientId, disabled))) throw new ClientNotFoundError(realm, clientId);
+    if (disabled) await deleteIssued(this.#db, realm, { models: [...TOKEN_MODELS, 'Grant'], clientId }, []);
+    this.#changed(realm, clientId);
+    return (await findClient(this.#db, realm, clientId))!;
+  }
+
+  /**
+   * Gives a client a new generated secret (256 bits, returned here once,
+   * stored as a digest) and keeps accepting the one it had for
+   * `overlapSeconds` (0: not at all), so that its deployments can switch
+   * over without an outage. Only one previous secret is kept: a second
+   * rotation within the overlap drops the first one at once. Tokens stay.
+   * A client declared in the setup file with its secret gets the declared
+   * secret back at the next start.
+   * @throws ClientNotFoundError, ClientHasNoSecretError
+   */
+  async rotateSecret(realm: string, clientId: string, overlapSeconds: number): Promise<{ client: StoredClient; secret: string }> {
+    const secret = generateClientSecret();
+    const client = await rotateClientSecret(this.#db, realm, clientId, digestGeneratedSecret(secret, this.#digestKey), overlapSeconds);
+    if (!client) {
+      if (await findClient(this.#db, realm, clientId)) throw new ClientHasNoSecretError(realm, clientId);
+      throw new ClientNotFoundError(realm, clientId);
+    }
+    this.#changed(realm, clientId);
+    return { client, secret };
+  }
+
+  /** Tells this process's client caches now, and again once the request's transaction has committed (see ClientChanges). */
+  #changed(realm: string, clientId: string): void {
+    const changes = this.#changes;
+    if (!changes) return;
+    changes.changed(realm, clientId);
+    this.#db.afterCommit(() => changes.changed(realm, clientId));
   }
 
   #judged(realm: string, definition: ClientDefinition, secretGenerated: boolean): ClientDeclaration {

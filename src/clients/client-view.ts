@@ -8,7 +8,10 @@ import type { StoredClient } from '../store/client.repository.ts';
  */
 export type ClientView = Record<string, unknown> & {
   client_id: string;
+  disabled: boolean;
   secret_storage: SecretStorage | null;
+  /** Until when the secret before the last rotation is still accepted; null when none is. */
+  previous_secret_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -17,11 +20,17 @@ export type ClientView = Record<string, unknown> & {
 export type SecretStorage = 'hmac-sha256' | 'argon2id';
 
 export function clientView(client: StoredClient): ClientView {
+  const now = new Date();
   const { client_secret: _never, ...metadata } = client.metadata as Record<string, unknown>;
+  const previousUntil = client.previous_secret_hash && client.previous_secret_expires_at && client.previous_secret_expires_at > now
+    ? client.previous_secret_expires_at
+    : null;
   return {
     client_id: client.client_id,
     ...metadata,
+    disabled: client.disabled_at !== null,
     secret_storage: secretStorage(client.secret_hash),
+    previous_secret_expires_at: previousUntil,
     created_at: client.created_at,
     updated_at: client.updated_at,
   };

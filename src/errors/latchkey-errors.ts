@@ -22,6 +22,10 @@ export type ErrorCode =
   | 'account_not_found'
   | 'client_exists'
   | 'client_not_found'
+  | 'client_has_no_secret'
+  | 'token_not_found'
+  | 'consent_not_found'
+  | 'session_not_found'
   | 'realm_not_found'
   | 'request_invalid'
   | 'bearer_token_invalid'
@@ -115,6 +119,31 @@ export class ClientNotFoundError extends LatchkeyError {
 
   constructor(realm: string, clientId: string) {
     super(`no client ${clientId} in realm ${realm}`);
+  }
+}
+
+/** A secret rotation for a client that authenticates without one (none, private_key_jwt). */
+export class ClientHasNoSecretError extends LatchkeyError {
+  override name = 'ClientHasNoSecretError';
+  readonly code = 'client_has_no_secret';
+
+  constructor(realm: string, clientId: string) {
+    super(`client ${clientId} in realm ${realm} has no secret to rotate (it authenticates without one)`);
+  }
+}
+
+/**
+ * No live token, consent or session by that handle in the realm: never
+ * issued here, expired, revoked, or not a handle this server made (which of
+ * those is not said).
+ */
+export class IssuedNotFoundError extends LatchkeyError {
+  override name = 'IssuedNotFoundError';
+  readonly code: 'token_not_found' | 'consent_not_found' | 'session_not_found';
+
+  constructor(kind: 'token' | 'consent' | 'session', realm: string) {
+    super(`no live ${kind} by that id in realm ${realm}`);
+    this.code = `${kind}_not_found`;
   }
 }
 

@@ -1,4 +1,5 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { ClientChanges } from '../clients/client-changes.ts';
 import { providerMetadata } from '../clients/client-metadata.ts';
 import { outageAsProtocolError } from '../errors/index.ts';
 import type { Db } from '../store/database.ts';
@@ -13,6 +14,8 @@ import { findClient } from '../store/client.repository.ts';
  * time but in a map of their own (they are attacker-chosen and must not crowd
  * out real clients): otherwise an unknown client would cost a database
  * lookup that a known one does not, and time would tell them apart.
+ * Changes made by this process (src/clients/client-changes.ts) take effect
+ * here at once. A disabled client is an unknown one.
  * Registration is disabled, so writes never come.
  */
 export class ClientAdapter implements Adapter {
@@ -20,20 +23,23 @@ export class ClientAdapter implements Adapter {
   readonly #realm: string;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #cache = new Map<string, { expires: number; metadata: AdapterPayload }>();
-  readonly #unknown = new Map<string, number>(); // id → expiry
+  readonly #cache = new Map<string, { expires: number; generation: number; metadata: AdapterPayload }>();
+  readonly #unknown = new Map<string, { expires: number; generation: number }>();
+  readonly #changes: ClientChanges | undefined;
   static readonly MAX_CACHED = 5_000;
   static readonly MAX_UNKNOWN = 10_000;
 
   readonly #onLoad: (metadata: Record<string, unknown>) => void;
 
-  constructor(db: Db, realm: string, { ttlMs = 5_000, now = Date.now, onLoad = () => {} }: {
+  constructor(db: Db, realm: string, { ttlMs = 5_000, now = Date.now, onLoad = () => {}, changes }: {
     ttlMs?: number;
     now?: () => number;
+    changes?: ClientChanges | undefined;
     /** Sees every client's metadata before oidc-provider validates it. */
     onLoad?: (metadata: Record<string, unknown>) => void;
   } = {}) {
     this.#onLoad = onLoad;
+    this.#changes = changes;
     this.#db = db;
     this.#realm = realm;
     this.#ttlMs = ttlMs;
@@ -42,10 +48,11 @@ export class ClientAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (typeof id !== 'string' || id.length === 0 || id.length > 256 || id.includes('\0')) return undefined;
+    const generation = this.#changes?.generationOf(this.#realm, id) ?? 0;
     const cached = this.#cache.get(id);
-    if (cached && cached.expires > this.#now()) return cached.metadata;
-    const unknownUntil = this.#unknown.get(id);
-    if (unknownUntil !== undefined && unknownUntil > this.#now()) return undefined;
+    if (cached && cached.expires > this.#now() && cached.generation === generation) return cached.metadata;
+    const unknown = this.#unknown.get(id);
+    if (unknown && unknown.expires > this.#now() && unknown.generation === generation) return undefined;
 
     let row;
     try {
@@ -53,18 +60,20 @@ export class ClientAdapter implements Adapter {
     } catch (error) {
       throw outageAsProtocolError(error);
     }
-    if (!row) {
+    if (!row || row.disabled_at) {
       this.#cache.delete(id);
       this.#unknown.delete(id);
       if (this.#unknown.size >= ClientAdapter.MAX_UNKNOWN) this.#unknown.delete(this.#unknown.keys().next().value!);
-      this.#unknown.set(id, this.#now() + this.#ttlMs);
+      this.#unknown.set(id, { expires: this.#now() + this.#ttlMs, generation });
       return undefined;
     }
     this.#unknown.delete(id);
-    const metadata = providerMetadata(row) as AdapterPayload;
+    const metadata = providerMetadata(row, new Date(this.#now())) as AdapterPayload;
     this.#onLoad(metadata);
     if (this.#cache.size >= ClientAdapter.MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(id, { expires: this.#now() + this.#ttlMs, metadata });
+    // A previous secret is in the metadata until its overlap ends: not a moment longer.
+    const previousUntil = row.previous_secret_expires_at?.getTime() ?? Infinity;
+    this.#cache.set(id, { expires: Math.min(this.#now() + this.#ttlMs, previousUntil), generation, metadata });
     return metadata;
   }
 

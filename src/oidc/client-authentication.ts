@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { PREVIOUS_SECRET, PREVIOUS_SECRET_EXPIRES_AT } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
 import type { ClientAuthAttempt, ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts';
 import { HasherBusyError, RETRY_AFTER_SECONDS, ServiceUnavailableError, toProtocolError, TooManyAttemptsError } from '../errors/index.ts';
@@ -67,22 +68,26 @@ export function installClientAuthentication(provider: Provider, { realm, secrets
     }
   }
 
-  provider.Client.prototype.compareClientSecret = async function compareHashedClientSecret(this: { clientId: string; clientSecret?: string }, presented: string) {
+  provider.Client.prototype.compareClientSecret = async function compareHashedClientSecret(this: StoredSecrets, presented: string) {
     const ctx = Provider.ctx as Context | undefined;
     if (ctx) checked.add(ctx);
-    const stored = this.clientSecret ?? '';
-    const quick = secrets.quickCheck(this.clientId, stored, presented);
+    const stored = acceptedSecrets(this);
+    const quick = stored.map((hash) => secrets.quickCheck(this.clientId, hash, presented));
     // A correct generated secret (256 bits: no brake is what stops guessing
     // it) and a chosen one this process verified in the last 15 minutes are
     // accepted whatever the brakes say: a neighbour failing from a shared
     // address cannot lock a working service out. Neither answer reveals
     // anything to someone who does not hold the secret already.
-    if (quick === 'correct') return true;
+    if (quick.includes('correct')) return true;
+    const unsure = stored.filter((_, i) => quick[i] === 'unsure');
     const attempt = { realm, clientId: this.clientId, ip: ctx?.ip ?? '' };
     try {
-      const ok = await settle(attempt, presented, quick === 'wrong'
+      const ok = await settle(attempt, presented, unsure.length === 0
         ? () => secrets.payForFailure(presented).then(() => false)
-        : () => secrets.verify(this.clientId, stored, presented));
+        : async () => {
+          for (const hash of unsure) if (await secrets.verify(this.clientId, hash, presented)) return true;
+          return false;
+        });
       if (!ok && ctx) forgetClient(ctx);
       return ok;
     } catch (error) {
@@ -117,6 +122,19 @@ export function installClientAuthentication(provider: Provider, { realm, secrets
     if (refusal) await answer(ctx, refusal, renderError);
     else if (attached && typeof ctx.body === 'string') await answer(ctx, new errors.InvalidClientAuth(), renderError);
   });
+}
+
+type StoredSecrets = { clientId: string; clientSecret?: string; [PREVIOUS_SECRET]?: unknown; [PREVIOUS_SECRET_EXPIRES_AT]?: unknown };
+
+/**
+ * The stored forms a presented secret may match: the client's secret, and
+ * while a rotation's overlap lasts the one before it (src/clients/client-metadata.ts).
+ */
+function acceptedSecrets(client: StoredSecrets): string[] {
+  const previous = client[PREVIOUS_SECRET];
+  const until = client[PREVIOUS_SECRET_EXPIRES_AT];
+  const overlapping = typeof previous === 'string' && typeof until === 'number' && until * 1000 > Date.now();
+  return [client.clientSecret ?? '', ...(overlapping ? [previous] : [])];
 }
 
 /**

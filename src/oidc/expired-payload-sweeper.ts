@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.ts';
+import { forgetExpiredPreviousSecrets } from '../store/client.repository.ts';
 import { sweepExpiredPayloads } from '../store/oidc-payload.repository.ts';
 
 const BATCH = 5_000;
@@ -12,7 +13,8 @@ const BATCH = 5_000;
 const MAX_RUN_MS = 20_000;
 
 /**
- * Deletes expired oidc-provider rows in the background. Small batches with
+ * Deletes expired oidc-provider rows (and client secrets whose rotation
+ * overlap has ended) in the background. Small batches with
  * SKIP LOCKED never block requests, and expired rows are already invisible
  * to lookups, so sweeping is about space, not correctness. A database
  * outage only skips a run.
@@ -29,6 +31,8 @@ export function startSweeper(db: Db, logger: Logger, intervalSeconds: number): {
         if (deleted < BATCH) break;
       }
       if (total > 0) logger.debug({ deleted: total }, 'swept expired oidc rows');
+      // A rotated-out client secret is refused once its overlap ends; this removes its stored form too.
+      await forgetExpiredPreviousSecrets(db);
     } catch (error) {
       logger.warn({ err: { message: (error as Error).message } }, 'sweeping expired rows failed; will retry');
     }

@@ -1,7 +1,7 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import { CLAIMS_BY_SCOPE, accountClaims } from '../accounts/account-claims.ts';
 import type { AccountService } from '../accounts/account-service.ts';
-import { EXTRA_CLIENT_METADATA, webOriginsOf } from '../clients/client-metadata.ts';
+import { EXTRA_CLIENT_METADATA, PREVIOUS_SECRET, PREVIOUS_SECRET_EXPIRES_AT, webOriginsOf } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
 import { algorithmsServedBy, SIGNING_ALGORITHMS } from '../keys/algorithms.ts';
 import { isScopeToken } from '../config/index.ts';
@@ -12,6 +12,7 @@ import type { Db } from '../store/database.ts';
 import type { ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts';
 import { AUTHORISATION_SCOPES, authorisationClaims } from './authorisation-claims.ts';
 import { ClientAdapter } from './client-adapter.ts';
+import type { ClientChanges } from '../clients/client-changes.ts';
 import { installClientAuthentication } from './client-authentication.ts';
 import {
   advertiseGrantTypeWhenUsed, capRefreshTokenAtGrant, introspectionPolicy, refuseUndeclaredClientCredentialsScopes,
@@ -65,6 +66,8 @@ export interface ProviderDeps {
   pages: ProviderPages;
   trustProxy: boolean;
   clientCacheTtlMs?: number;
+  /** Changes this process made to clients, so that its client cache drops them at once (made once per process). */
+  clientChanges?: ClientChanges | undefined;
   /** Scopes the realm's clients declare, known before the first request (listed in discovery). */
   knownScopes?: readonly string[];
   /**
@@ -120,7 +123,7 @@ function realmScopes(known: readonly string[]): { set: ReadonlySet<string>; lear
 export function createProvider(deps: ProviderDeps): Provider {
   const { db, realm } = deps;
   const scopes = realmScopes(deps.knownScopes ?? []);
-  const clientAdapter = new ClientAdapter(db, realm.name, { ttlMs: deps.clientCacheTtlMs ?? 5_000, onLoad: scopes.learn });
+  const clientAdapter = new ClientAdapter(db, realm.name, { ttlMs: deps.clientCacheTtlMs ?? 5_000, onLoad: scopes.learn, changes: deps.clientChanges });
   const ttl = (kind: keyof TokenLifetimes) =>
     (_ctx: unknown, _token: unknown, client?: { ttl?: unknown }) => lifetimeFor(kind, realm.lifetimes, client?.ttl);
   // An access token for a resource server lives as long as its policy says, when it says (src/oidc/resource-indicators.ts).
@@ -266,7 +269,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       // RFC 9701 §6: RS256 unless the client registered another.
       introspection_signed_response_alg: 'RS256',
     },
-    extraClientMetadata: { properties: [...EXTRA_CLIENT_METADATA] },
+    extraClientMetadata: { properties: [...EXTRA_CLIENT_METADATA, PREVIOUS_SECRET, PREVIOUS_SECRET_EXPIRES_AT] },
 
     // Rotate every refresh token for every client; replay of a rotated one revokes the grant.
     rotateRefreshToken: true,

@@ -2,12 +2,17 @@ import { sql } from 'kysely';
 import type { Db } from './database.ts';
 import type { ClientRow } from './client.table.ts';
 
-export type StoredClient = Pick<ClientRow, 'client_id' | 'metadata' | 'secret_hash' | 'created_at' | 'updated_at'>;
+export type StoredClient = Pick<ClientRow,
+  'client_id' | 'metadata' | 'secret_hash' | 'disabled_at' | 'previous_secret_hash' | 'previous_secret_expires_at' | 'created_at' | 'updated_at'>;
+
+const COLUMNS = [
+  'client_id', 'metadata', 'secret_hash', 'disabled_at', 'previous_secret_hash', 'previous_secret_expires_at', 'created_at', 'updated_at',
+] as const;
 
 export async function findClient(db: Db, realm: string, clientId: string): Promise<StoredClient | undefined> {
   return db
     .selectFrom('clients')
-    .select(['client_id', 'metadata', 'secret_hash', 'created_at', 'updated_at'])
+    .select(COLUMNS)
     .where('realm', '=', realm)
     .where('client_id', '=', clientId)
     .executeTakeFirst();
@@ -16,7 +21,7 @@ export async function findClient(db: Db, realm: string, clientId: string): Promi
 export async function listClients(db: Db, realm: string): Promise<StoredClient[]> {
   return db
     .selectFrom('clients')
-    .select(['client_id', 'metadata', 'secret_hash', 'created_at', 'updated_at'])
+    .select(COLUMNS)
     .where('realm', '=', realm)
     .orderBy('client_id')
     .execute();
@@ -30,7 +35,7 @@ export async function listClients(db: Db, realm: string): Promise<StoredClient[]
 export async function listClientsPage(db: Db, realm: string, { after, limit }: { after?: string | undefined; limit: number }): Promise<StoredClient[]> {
   let query = db
     .selectFrom('clients')
-    .select(['client_id', 'metadata', 'secret_hash', 'created_at', 'updated_at'])
+    .select(COLUMNS)
     .where('realm', '=', realm);
   if (after !== undefined) query = query.where('client_id', '>', after);
   return query.orderBy('client_id').limit(limit).execute();
@@ -99,7 +104,13 @@ export async function updateClient(
 ): Promise<boolean> {
   const result = await db
     .updateTable('clients')
-    .set({ metadata: JSON.stringify(metadata), secret_hash: secretHash, updated_at: new Date() })
+    .set({
+      metadata: JSON.stringify(metadata),
+      secret_hash: secretHash,
+      // A client that no longer takes a secret keeps no previous one either.
+      ...(secretHash === null ? { previous_secret_hash: null, previous_secret_expires_at: null } : {}),
+      updated_at: new Date(),
+    })
     .where('realm', '=', realm)
     .where('client_id', '=', clientId)
     .executeTakeFirst();
@@ -113,4 +124,58 @@ export async function deleteClient(db: Db, realm: string, clientId: string): Pro
     .where('client_id', '=', clientId)
     .executeTakeFirst();
   return result.numDeletedRows === 1n;
+}
+
+/** Disables (now) or enables a client; returns whether it exists. */
+export async function setClientDisabled(db: Db, realm: string, clientId: string, disabled: boolean): Promise<boolean> {
+  const result = await db
+    .updateTable('clients')
+    .set((eb) => ({
+      // Disabling a disabled client keeps the time it was first disabled.
+      disabled_at: disabled ? eb.fn.coalesce('disabled_at', sql<Date>`now()`) : null,
+      updated_at: new Date(),
+    }))
+    .where('realm', '=', realm)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/**
+ * Replaces a client's secret with `secretHash`, keeping the one it had as
+ * the previous secret until `overlapSeconds` from now (0: gone at once).
+ * One statement, so concurrent rotations queue on the row: each keeps the
+ * secret the one before it set. Returns the client, or undefined when it
+ * has no secret to rotate (or does not exist).
+ */
+export async function rotateClientSecret(
+  db: Db,
+  realm: string,
+  clientId: string,
+  secretHash: string,
+  overlapSeconds: number,
+): Promise<StoredClient | undefined> {
+  return db
+    .updateTable('clients')
+    .set((eb) => ({
+      previous_secret_hash: overlapSeconds > 0 ? eb.ref('secret_hash') : null,
+      previous_secret_expires_at: overlapSeconds > 0 ? sql<Date>`now() + make_interval(secs => ${overlapSeconds})` : null,
+      secret_hash: secretHash,
+      updated_at: new Date(),
+    }))
+    .where('realm', '=', realm)
+    .where('client_id', '=', clientId)
+    .where('secret_hash', 'is not', null)
+    .returning(COLUMNS)
+    .executeTakeFirst();
+}
+
+/** Forgets previous secrets whose overlap has ended; returns how many. */
+export async function forgetExpiredPreviousSecrets(db: Db): Promise<number> {
+  const result = await db
+    .updateTable('clients')
+    .set({ previous_secret_hash: null, previous_secret_expires_at: null })
+    .where('previous_secret_expires_at', '<=', sql<Date>`now()`)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }

@@ -37,6 +37,13 @@ export class Db extends Kysely<DatabaseSchema> {
     return UnitOfWork.active(this.#backend.owner)?.writing === true;
   }
 
+  /** Runs `effect` after the current request's unit of work commits, or now outside one. */
+  afterCommit(effect: () => void): void {
+    const unit = UnitOfWork.active(this.#backend.owner);
+    if (unit) unit.afterCommit(effect);
+    else effect();
+  }
+
   /** A new unit of work for one request on this database. */
   unitOfWork(): UnitOfWork {
     return new UnitOfWork(this.#backend);

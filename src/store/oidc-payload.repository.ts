@@ -47,7 +47,7 @@ export type FoundWithGrant = Found & {
 };
 
 /** SHA-256 base64url in SQL, exactly as src/oidc/payload-adapter.ts digests ids and uids. */
-const digestOf = (expression: string) => `translate(rtrim(encode(sha256(convert_to(${expression}, 'UTF8')), 'base64'), '='), '+/', '-_')`;
+export const digestOf = (expression: string) => `translate(rtrim(encode(sha256(convert_to(${expression}, 'UTF8')), 'base64'), '='), '+/', '-_')`;
 
 /**
  * One primary-key lookup of a row of model `$n`, joined to the live Grant and
@@ -240,6 +240,7 @@ export async function deleteGrantsOfClient(db: Db, realm: string, clientId: stri
   const result = await db
     .deleteFrom('oidc_payloads')
     .where('realm', '=', realm)
+    .where(sql<boolean>`payload ? 'clientId'`) // the condition of oidc_payloads_client_idx
     .where(sql`payload->>'clientId'`, '=', clientId)
     .executeTakeFirst();
   return Number(result.numDeletedRows);

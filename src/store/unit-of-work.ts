@@ -58,6 +58,7 @@ export class UnitOfWork {
   #held: { statement: Statement; values: readonly unknown[] } | undefined;
   #connection: Promise<ReservedConnection> | undefined;
   #settled = false;
+  readonly #afterCommit: (() => void)[] = [];
 
   constructor(backend: UnitBackend) {
     this.#backend = backend;
@@ -76,6 +77,15 @@ export class UnitOfWork {
 
   run<T>(work: () => Promise<T>): Promise<T> {
     return current.run(this, work);
+  }
+
+  /** Runs `effect` once the unit has committed (never when it rolls back): for in-process caches of what it wrote. */
+  afterCommit(effect: () => void): void {
+    this.#afterCommit.push(effect);
+  }
+
+  #committed(): void {
+    for (const effect of this.#afterCommit.splice(0)) effect();
   }
 
   /** Something is written or claimed: reads must see it, so they go through the transaction. */
@@ -123,6 +133,7 @@ export class UnitOfWork {
     this.#held = undefined;
     if (!this.#connection) {
       if (held) await this.#backend.runAlone(held.statement, held.values);
+      this.#committed();
       return;
     }
     const connection = await this.#connection;
@@ -138,11 +149,13 @@ export class UnitOfWork {
     if ((result.rows[0] as { command?: string } | undefined)?.command === 'ROLLBACK') {
       throw new TransactionAbortedError('the transaction was rolled back because one of its statements failed');
     }
+    this.#committed();
   }
 
   /** Undoes everything the unit wrote. Never throws: a broken connection is discarded, which rolls back too. */
   async rollback(): Promise<void> {
     this.#settled = true;
+    this.#afterCommit.length = 0;
     this.#held = undefined;
     if (!this.#connection) return;
     let connection;
