@@ -92,6 +92,37 @@ t.test('public, native and other-realm clients', async (t) => {
   t.same(partners[0]?.roles, ['gateway'], 'its own roles, for client credentials');
 });
 
+t.test('rotate-secret prints a new secret once; both work during the overlap; disable and enable', async (t) => {
+  const rotated = await sandbox.run(['clients', 'rotate-secret', 'billing', '--overlap', '3600']);
+  t.equal(rotated.status, 0, rotated.stderr);
+  const printed = [...rotated.stdout.matchAll(/client_secret: (\S+)/g)].map((m) => m[1]!);
+  t.equal(printed.length, 1, 'printed once');
+  t.not(printed[0], secret);
+  t.equal((await sandbox.run(['clients', 'rotate-secret', 'billing', '--overlap', 'soon'])).status, 2, 'a usage error');
+  t.equal((await sandbox.run(['clients', 'rotate-secret', 'nobody'])).status, 1, 'an unknown client');
+
+  t.equal((await sandbox.run(['clients', 'disable', 'billing'])).status, 0);
+  const server = await startServerOn(t, sandbox);
+  try {
+    const works = async (value: string) =>
+      (await tokenRequest(server.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: ['billing', value] })).status === 200;
+    t.notOk(await works(printed[0]!), 'disabled: refused');
+  } finally {
+    await server.close();
+  }
+  // After the server stops: the embedded database is one process's at a time.
+  t.equal((await sandbox.run(['clients', 'enable', 'billing'])).status, 0);
+  const again = await startServerOn(t, sandbox);
+  try {
+    const works = async (value: string) =>
+      (await tokenRequest(again.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: ['billing', value] })).status === 200;
+    t.ok(await works(printed[0]!), 'enabled: the new secret works');
+    t.ok(await works(secret), 'and the old one, during the overlap');
+  } finally {
+    await again.close();
+  }
+});
+
 t.test('remove deletes the client; its secret stops working; removing it again is 1', async (t) => {
   const removed = await sandbox.run(['clients', 'remove', 'billing']);
   t.equal(removed.status, 0, removed.stderr);

@@ -1,7 +1,7 @@
 import { clientView } from '../../clients/client-view.ts';
 import { AUTH_METHODS, CLIENT_FLAG_OPTIONS, clientFromFlags, GRANT_TYPES } from '../client-flags.ts';
 import { loadCommandContext, withServices } from '../command-context.ts';
-import { CliError, ClientExistsError } from '../../errors/index.ts';
+import { CliError, ClientExistsError, UsageError } from '../../errors/index.ts';
 import { dispatch, parseCommandLine, requirePositional, write, type CliIo } from '../command-line.ts';
 
 const ADD_USAGE = `Usage: latchkey clients add ID [options]
@@ -59,11 +59,32 @@ Removes a client and revokes every token and grant issued to it.
 
   --realm R   realm (default: default)`;
 
-export const CLIENTS_USAGE = `Usage: latchkey clients add|list|remove …
+const DISABLE_USAGE = `Usage: latchkey clients disable|enable ID [--realm R]
 
-  add ID [options]   register a client (prints a generated secret once)
-  list [--json]      list the clients
-  remove ID          remove a client and revoke its tokens
+disable: the client can no longer sign users in or obtain, introspect or
+revoke tokens, and every token and grant issued to it is revoked. A running
+server on the same database notices within 5 seconds.
+enable: the client works again (nothing revoked comes back).
+
+  --realm R   realm (default: default)`;
+
+const ROTATE_USAGE = `Usage: latchkey clients rotate-secret ID [--overlap SECONDS] [--realm R]
+
+Gives the client a new generated secret (256 bits), printed once, and keeps
+accepting the old one for the overlap (default ${86_400} s, a day; 0 ends it
+at once), so that its deployments can switch without an outage. Tokens stay.
+
+  --overlap SECONDS   how long the old secret is still accepted (0 to ${30 * 86_400})
+  --realm R           realm (default: default)`;
+
+export const CLIENTS_USAGE = `Usage: latchkey clients add|list|remove|disable|enable|rotate-secret …
+
+  add ID [options]      register a client (prints a generated secret once)
+  list [--json]         list the clients
+  remove ID             remove a client and revoke its tokens
+  disable ID            disable a client and revoke its tokens
+  enable ID             enable a disabled client
+  rotate-secret ID      a new generated secret, the old one kept for an overlap
 
 Every subcommand takes --realm R (default: default).
 Run \`latchkey clients <subcommand> --help\` for details.`;
@@ -131,10 +152,44 @@ async function remove(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+function setDisabled(disabled: boolean) {
+  return async function run(args: string[], io: CliIo): Promise<number> {
+    const command = `latchkey clients ${disabled ? 'disable' : 'enable'}`;
+    const parsed = parseCommandLine(args, { realm: { type: 'string' } }, { command, positionals: ['ID'] });
+    const clientId = requirePositional(parsed, 0, 'ID', command);
+    const realm = parsed.values.realm ?? 'default';
+    const context = await loadCommandContext(io);
+    await withServices(context, command, (services) => services.clients.setDisabled(realm, clientId, disabled));
+    write(io.stdout, disabled
+      ? `Disabled client ${clientId} in realm ${realm}; its tokens and grants are revoked.`
+      : `Enabled client ${clientId} in realm ${realm}.`);
+    return 0;
+  };
+}
+
+async function rotateSecret(args: string[], io: CliIo): Promise<number> {
+  const command = 'latchkey clients rotate-secret';
+  const parsed = parseCommandLine(args, { realm: { type: 'string' }, overlap: { type: 'string' } }, { command, positionals: ['ID'] });
+  const clientId = requirePositional(parsed, 0, 'ID', command);
+  const realm = parsed.values.realm ?? 'default';
+  const overlapText = parsed.values.overlap ?? '86400';
+  const overlap = /^\d{1,7}$/.test(overlapText) ? Number(overlapText) : Number.NaN;
+  if (!(overlap >= 0 && overlap <= 30 * 86_400)) throw new UsageError(`--overlap: seconds from 0 to ${30 * 86_400} (see ${command} --help)`);
+  const context = await loadCommandContext(io);
+  const { secret } = await withServices(context, command, (services) => services.clients.rotateSecret(realm, clientId, overlap));
+  write(io.stdout, `Rotated the secret of client ${clientId} in realm ${realm}; the old one is accepted for ${overlap} more seconds.`);
+  write(io.stdout, `client_secret: ${secret}`);
+  write(io.stderr, 'Store this secret now: it is shown only this once and cannot be shown again (Latchkey keeps only a digest).');
+  return 0;
+}
+
 export function clients(args: string[], io: CliIo): Promise<number> {
   return dispatch('clients', CLIENTS_USAGE, {
     add: { run: add, usage: ADD_USAGE },
     list: { run: list, usage: LIST_USAGE },
     remove: { run: remove, usage: REMOVE_USAGE },
+    disable: { run: setDisabled(true), usage: DISABLE_USAGE },
+    enable: { run: setDisabled(false), usage: DISABLE_USAGE },
+    'rotate-secret': { run: rotateSecret, usage: ROTATE_USAGE },
   }, args, io);
 }
