@@ -137,6 +137,21 @@ t.test('counters move by exactly the traffic, on both listeners', async (t) => {
     const swept = await waitFor(async () => valueOf(parsePrometheusTextFormat(await admin.latchkey.metrics!.exposition()), 'latchkey_sweeper_runs_total', { outcome: 'ok' }) >= 1);
     t.ok(swept, 'a sweep was counted');
   });
+
+  t.test('a brake engaged, counted once per refusal', async (t) => {
+    const start = await scrape(admin, scraper);
+    // The client-authentication brake allows a (client, address) 10 failures a minute (src/rate-limits/client-auth-limiters.ts).
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      statuses.push((await postForm(endpoints.token, { grant_type: 'client_credentials' }, { basic: ['metrics-no-such-client', 'wrong'] })).status);
+    }
+    t.same(statuses, [...Array<number>(10).fill(401), 429, 429]);
+    const end = await scrape(admin, scraper);
+    const moved = (name: string, labels: Record<string, string> = {}) => valueOf(end.families, name, labels) - valueOf(start.families, name, labels);
+    t.equal(moved('latchkey_brakes_engaged_total', { brake: 'client_authentication' }), 2, 'two refusals by the brake');
+    t.equal(moved('latchkey_brakes_engaged_total', { brake: 'sign_in' }), 0);
+    t.equal(moved('latchkey_http_requests_total', { listener: 'public', route: '/token', code: '429' }), 2);
+  });
 });
 
 t.test('the /metrics answer: text exposition format, no-store', async (t) => {
