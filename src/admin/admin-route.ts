@@ -56,7 +56,7 @@ export interface AdminServices {
   accounts: AccountService;
   realms: readonly ServedRealm[];
   /** Prometheus metrics (src/metrics/latchkey-metrics.ts); undefined with LATCHKEY_METRICS=off. */
-  metrics?: { exposition(): Promise<string>; contentType: string } | undefined;
+  metrics?: { exposition(): Promise<string> } | undefined;
 }
 
 /** A realm as served: its issuers (one per layout, its aliases included). */

@@ -39,7 +39,6 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 
 export class LatchkeyMetrics {
   readonly registry = new Registry();
-  readonly contentType = this.registry.contentType;
   readonly clientLabels: boolean;
 
   readonly #requests: Counter<'listener' | 'route' | 'method' | 'code'>;
