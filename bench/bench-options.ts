@@ -5,7 +5,7 @@ import { startServer, type ServerHandle, type ServerName } from './server-proces
 
 /** Command-line options of bench/run.ts (see bench/README.md). */
 export interface BenchOptions {
-  mode: 'default' | 'smoke' | 'profile' | 'scale' | 'soak';
+  mode: 'default' | 'smoke' | 'profile' | 'scale' | 'soak' | 'observability';
   duration: number;
   runs: number;
   warmup: number;
@@ -23,6 +23,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --scale                1M live + expired tokens preloaded: figures vs the empty table, sweeper
   --soak                 saturation for --soak-minutes (5): RSS and event-loop delay at minute 1 and the last
   --client-auth          interleaved timing of failed client authentications (unknown client vs wrong secrets)
+  --observability        client_credentials and introspection, default Latchkey vs LATCHKEY_METRICS=off LATCHKEY_AUDIT=off
   --duration <s>         seconds per run (10; smoke 2)
   --runs <n>             runs per server and scenario (3; smoke 1)
   --warmup <s>           untimed warm-up per server and scenario (2; smoke 0)
@@ -35,7 +36,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      smoke: { type: 'boolean' }, profile: { type: 'boolean' }, scale: { type: 'boolean' }, soak: { type: 'boolean' },
+      smoke: { type: 'boolean' }, profile: { type: 'boolean' }, scale: { type: 'boolean' }, soak: { type: 'boolean' }, observability: { type: 'boolean' },
       duration: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
       'flow-concurrency': { type: 'string' }, only: { type: 'string' }, 'no-pin': { type: 'boolean' },
       'soak-minutes': { type: 'string' }, help: { type: 'boolean' },
@@ -45,7 +46,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const modes = (['smoke', 'profile', 'scale', 'soak'] as const).filter((m) => values[m]);
+  const modes = (['smoke', 'profile', 'scale', 'soak', 'observability'] as const).filter((m) => values[m]);
   if (modes.length > 1) throw new Error(`choose one mode, not ${modes.join(' and ')}`);
   const mode = modes[0] ?? 'default';
   const smoke = mode === 'smoke';

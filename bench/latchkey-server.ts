@@ -22,6 +22,7 @@ import { serveUntilTold } from './server-control.ts';
  *   BENCH_KEYS_DIR        signing keys and server secrets, shared by restarts (default: a temporary directory of its own)
  *   BENCH_SWEEP_SECONDS   sweeper interval (default 60)
  *   BENCH_COUNT_QUERIES   1: count SQL statements by text (for `--profile`; costs a little)
+ *   BENCH_LATCHKEY_ENV    a JSON object of Latchkey settings, e.g. {"LATCHKEY_METRICS":"off"} (for `--observability`)
  */
 const databaseUrl = process.env.BENCH_DATABASE_URL;
 if (!databaseUrl) throw new Error('BENCH_DATABASE_URL is required');
@@ -40,6 +41,8 @@ const config = {
     databaseUrl,
     setup: benchSetup(),
     logLevel: 'warn',
+    // Passed on as they are, also settings this build does not know yet (readEnv ignores those).
+    env: JSON.parse(process.env.BENCH_LATCHKEY_ENV ?? '{}') as Record<string, string>,
   }),
   sweepIntervalSeconds: Number(process.env.BENCH_SWEEP_SECONDS ?? 60),
 };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
 import { launcher, parseOptions, USAGE, type BenchOptions, type Launch } from './bench-options.ts';
 import { formatClientAuthTiming, runClientAuthTiming } from './client-auth-timing.ts';
+import { formatObservability, runObservability } from './observability.ts';
 import { runProfile } from './profile.ts';
 import { aggregate, formatTable, scenarioReport, writeResults, type ScenarioReport } from './report.ts';
 import { runScale } from './scale.ts';
@@ -13,7 +14,7 @@ import { runSoak } from './soak.ts';
 import type { RunResult } from './load.ts';
 
 /**
- * `npm run bench` (and `bench:smoke`, `-- --profile|--scale|--soak|--client-auth`): creates
+ * `npm run bench` (and `bench:smoke`, `-- --profile|--scale|--soak|--observability|--client-auth`): creates
  * a fresh PostgreSQL database, starts Latchkey on it and the in-memory
  * baseline as child processes pinned to core 0 (this process, the load
  * generator, on core 1), runs the scenarios alternating between the two,
@@ -69,6 +70,12 @@ async function main(options: BenchOptions, clientAuth: boolean): Promise<number>
     const scale = await runScale(launch, database, options, allScenarios());
     log(`results: ${await writeResults({ machine, options, scale }, '-scale')}`);
     return scale.errors > 0 ? 1 : 0;
+  }
+  if (options.mode === 'observability') {
+    const observability = await runObservability(launch, options, allScenarios(), log);
+    process.stdout.write(`\n${formatObservability(observability)}\n`);
+    log(`results: ${await writeResults({ machine, options, observability }, '-observability')}`);
+    return observability.errors > 0 ? 1 : 0;
   }
   if (options.mode === 'soak') {
     const soak = await runSoak(launch, options);

@@ -23,6 +23,10 @@ import { createProvider, type RealmSettings } from './oidc/provider-factory.ts';
 import { findClientCredentials } from './oidc/structured-access-tokens.ts';
 import { createClientAuthLimiters } from './rate-limits/client-auth-limiters.ts';
 import { createLoginLimiters } from './rate-limits/login-limiters.ts';
+import { countedBrakes } from './metrics/counted-brakes.ts';
+import { countEngineAnswers } from './metrics/engine-metrics.ts';
+import { LatchkeyMetrics } from './metrics/latchkey-metrics.ts';
+import { requestMetricsHook } from './metrics/request-metrics.ts';
 import { realmList } from './oidc/realm-list.ts';
 import { applySetup } from './realms/realm-setup.ts';
 import { ResourceServerService } from './resource-servers/resource-server-service.ts';
@@ -39,7 +43,7 @@ import { migrateToLatest, migrationStatus } from './store/migrator.ts';
  * database, loads keys or builds a provider.
  *
  *   keys → database (+ its lock) → secrets, hasher → accounts, clients
- *     → declarative setup → brakes, lookups → realms and their providers → app
+ *     → declarative setup → metrics → brakes, lookups → realms and their providers → app
  *     → admin app → sweeper → key watcher
  */
 
@@ -64,6 +68,8 @@ export interface Latchkey {
   adminApp: FastifyInstance | undefined;
   services: Services;
   realms: readonly MountedRealm[];
+  /** Prometheus metrics (src/metrics/); undefined with LATCHKEY_METRICS=off. */
+  metrics: LatchkeyMetrics | undefined;
   /** Stops the parts in the reverse order of their creation; in-flight requests finish first. */
   close(): Promise<void>;
 }
@@ -119,9 +125,13 @@ export async function assembleLatchkey(
     }
 
     const realmSettings = realmList(config);
+    // One registry per Latchkey; with LATCHKEY_METRICS=off nothing below counts anything.
+    const metrics = config.metrics && new LatchkeyMetrics(config.metrics);
+    metrics?.watchDatabase(() => services.database.usage());
     // The brakes live as long as the process: providers are rebuilt on every key rotation.
-    const clientAuthLimiters = createClientAuthLimiters();
-    const signIn = new PasswordSignIn(services.accounts, createLoginLimiters());
+    const clientAuthLimiters = metrics ? countedBrakes(createClientAuthLimiters(), 'client_authentication', metrics) : createClientAuthLimiters();
+    const loginLimiters = metrics ? countedBrakes(createLoginLimiters(), 'sign_in', metrics) : createLoginLimiters();
+    const signIn = new PasswordSignIn(services.accounts, loginLimiters, { refused: metrics && ((realm) => metrics.signInFailed(realm)) });
     // One per realm, shared by its aliases (src/oidc/realm-list.ts), which serve the same grants and sessions.
     const lookupsByRealm = new Map<string, PayloadLookups>();
     const lookups = realmSettings.map((settings) => {
@@ -141,7 +151,7 @@ export async function assembleLatchkey(
         ...(await services.clients.list(settings.name)).flatMap((c) => String(c.metadata['scope'] ?? '').split(' ').filter(Boolean)),
         ...resourceServers.flatMap((server) => server.scopes),
       ];
-      return createProvider({
+      const provider = createProvider({
         db: services.database.db,
         realm: settings,
         keys: keySet,
@@ -158,6 +168,8 @@ export async function assembleLatchkey(
         resourceServers: services.resourceServers,
         signIn: (attempt) => signIn.check(attempt),
       });
+      if (metrics) countEngineAnswers(provider, settings.name, metrics);
+      return provider;
     }));
     const realms: MountedRealm[] = (await buildProviders(keys)).map((provider, i) => ({
       settings: realmSettings[i]!,
@@ -172,6 +184,7 @@ export async function assembleLatchkey(
       unitOfWork: services.database.unitOfWork,
       signIn,
       logRequests: config.logRequests,
+      countRequest: metrics && requestMetricsHook(metrics, 'public'),
       trustProxy: config.trustProxy,
       jwks: { jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds, x5tS256: () => keys.x5tS256 },
     }), (built) => built.close());
@@ -179,7 +192,7 @@ export async function assembleLatchkey(
     const adminRealm = realms.find((realm) => realm.settings.name === ADMIN_REALM)!;
     const adminApp = config.admin === undefined ? undefined : parts.own('admin app', await buildAdminApp({
       logger,
-      services: { clients: services.clients, accounts: services.accounts, issued: services.issued, realms: servedRealms(realmSettings) },
+      services: { clients: services.clients, accounts: services.accounts, issued: services.issued, realms: servedRealms(realmSettings), metrics },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),
         layoutAudience: adminRealm.settings.layout.defaultAudience,
@@ -189,8 +202,10 @@ export async function assembleLatchkey(
       unitOfWork: services.database.unitOfWork,
       trustProxy: config.trustProxy,
       logRequests: config.logRequests,
+      countRequest: metrics && requestMetricsHook(metrics, 'admin'),
     }), (built) => built.close());
-    parts.own('sweeper', startSweeper(services.database.db, logger, config.sweepIntervalSeconds), (sweeper) => sweeper.stop());
+    const sweepObserver = metrics && { swept: metrics.swept.bind(metrics), failed: metrics.sweepFailed.bind(metrics) };
+    parts.own('sweeper', startSweeper(services.database.db, logger, config.sweepIntervalSeconds, sweepObserver), (sweeper) => sweeper.stop());
     parts.own('key watcher', watchKeys({
       intervalSeconds: config.keys.checkSeconds,
       current: () => keys,
@@ -202,7 +217,7 @@ export async function assembleLatchkey(
         providers.forEach((provider, i) => { realms[i]!.provider = provider; });
       },
     }), (watch) => watch.stop());
-    return { app, adminApp, services, realms, close: () => parts.closeAll() };
+    return { app, adminApp, services, realms, metrics, close: () => parts.closeAll() };
   } catch (error) {
     await parts.closeAll().catch(() => {});
     throw error;

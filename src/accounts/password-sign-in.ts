@@ -32,10 +32,13 @@ export class PasswordSignIn {
   readonly #limiters: LoginLimiters;
   /** Checks in flight, by a digest of everything they depend on: identical concurrent attempts share one. */
   readonly #flights = new Map<string, Promise<SignInOutcome>>();
+  readonly #refused: ((realm: string) => void) | undefined;
 
-  constructor(accounts: AccountService, limiters: LoginLimiters) {
+  /** `refused` hears of each attempt answered `refused` (the metrics' sign-in failures). */
+  constructor(accounts: AccountService, limiters: LoginLimiters, { refused }: { refused?: ((realm: string) => void) | undefined } = {}) {
     this.#accounts = accounts;
     this.#limiters = limiters;
+    this.#refused = refused;
   }
 
   /**
@@ -53,6 +56,9 @@ export class PasswordSignIn {
       flight = this.#check(attempt).finally(() => this.#flights.delete(key));
       this.#flights.set(key, flight);
     }
+    const refused = this.#refused;
+    // Each caller refused is one failure seen, also when identical attempts shared one check.
+    if (refused) return flight.then((outcome) => { if (outcome.kind === 'refused') refused(attempt.realm); return outcome; });
     return flight;
   }
 

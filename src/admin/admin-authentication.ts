@@ -11,7 +11,8 @@ import type { ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts'
  * that Latchkey issued through client credentials in the admin realm to a
  * client that holds the `admin` permission, carrying an admin scope.
  *
- *   admin:read    the GET routes
+ *   admin:metrics /metrics only (what a Prometheus server's token needs)
+ *   admin:read    the GET routes (it includes admin:metrics)
  *   admin:write   every route (it includes reading)
  *
  * The token is looked up in-process the way introspection looks it up
@@ -41,7 +42,7 @@ import type { ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts'
  *   unknown/expired/revoked ──▶ 401, error="invalid_token"
  *   without the scope ────────▶ 403, error="insufficient_scope", scope="…"
  */
-export type AdminScope = 'admin:read' | 'admin:write';
+export type AdminScope = 'admin:read' | 'admin:write' | 'admin:metrics';
 
 export interface AdminPrincipal {
   /** The admin client the token was issued to. */
@@ -58,6 +59,13 @@ export interface AdminAuthenticationDeps {
   clients: ClientService;
   limiters: ClientAuthLimiters;
 }
+
+/** The scopes that allow a route of each scope: each scope includes the narrower ones. */
+const INCLUDED_BY: Record<AdminScope, readonly AdminScope[]> = {
+  'admin:metrics': ['admin:metrics', 'admin:read', 'admin:write'],
+  'admin:read': ['admin:read', 'admin:write'],
+  'admin:write': ['admin:write'],
+};
 
 /** The brakes' client id for admin bearer tokens: a NUL never occurs in a real client id (printable ASCII only). */
 const BEARER_TOKEN_CLIENT = '\0admin bearer token';
@@ -88,9 +96,7 @@ export function createAdminAuthentication(deps: AdminAuthenticationDeps) {
     }
     if (!principal) throw new BearerTokenError(true);
     deps.limiters.forgive(attempt);
-    if (!principal.scopes.has(scope) && !(scope === 'admin:read' && principal.scopes.has('admin:write'))) {
-      throw new InsufficientScopeError(scope);
-    }
+    if (!INCLUDED_BY[scope].some((held) => principal.scopes.has(held))) throw new InsufficientScopeError(scope);
     return principal;
   };
 

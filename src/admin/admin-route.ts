@@ -24,12 +24,14 @@ export interface AdminRoute<S extends RouteSchemas = RouteSchemas> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Fastify's form: `/v1/realms/:realm/clients/:clientId`. */
   url: string;
-  /** admin:read routes only read; admin:write routes run in one unit of work (all or nothing). */
+  /** admin:read (and admin:metrics) routes only read; admin:write routes run in one unit of work (all or nothing). */
   scope: AdminScope;
   operationId: string;
   summary: string;
   description?: string;
   tag: string;
+  /** The media type of the 2xx answers when not JSON (the body is then a string, sent as it is). */
+  contentType?: string;
   schema: S;
   handle(input: RouteInput<S>, services: AdminServices): Promise<RouteReply>;
 }
@@ -55,6 +57,8 @@ export interface AdminServices {
   accounts: AccountService;
   issued: IssuedAdministration;
   realms: readonly ServedRealm[];
+  /** Prometheus metrics (src/metrics/latchkey-metrics.ts); undefined with LATCHKEY_METRICS=off. */
+  metrics?: { exposition(): Promise<string> } | undefined;
 }
 
 /** A realm as served: its issuers (one per layout, its aliases included). */

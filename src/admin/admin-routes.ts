@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { adminRoute, type AdminRoute } from './admin-route.ts';
 import { clientRoutes } from './client-routes.ts';
 import { issuedRoutes } from './issued-routes.ts';
+import { metricsRoutes } from './metrics-routes.ts';
 import { openApiDocument } from './openapi-document.ts';
 import { realmRoutes } from './realm-routes.ts';
 import { userRoutes } from './user-routes.ts';
@@ -37,4 +38,4 @@ const openApiRoute = adminRoute({
   },
 });
 
-export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...issuedRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...issuedRoutes, ...metricsRoutes];

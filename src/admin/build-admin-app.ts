@@ -23,6 +23,8 @@ export interface AdminAppDeps {
   unitOfWork: () => UnitOfWork;
   trustProxy: boolean;
   logRequests?: boolean;
+  /** Counts each answered request (src/metrics/request-metrics.ts); absent with LATCHKEY_METRICS=off. */
+  countRequest?: ((request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined;
 }
 
 /** Fastify's hop count, as in the public app (src/http/build-app.ts): only the proxy right in front is trusted. */
@@ -104,6 +106,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
     reply.headers(COMMON_HEADERS).header('cache-control', 'no-store').header('content-security-policy', JSON_CSP);
   });
   app.addHook('onResponse', requestLogHook(deps.logRequests ?? false));
+  if (deps.countRequest) app.addHook('onResponse', deps.countRequest);
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const answer = frameworkRefusal(error) ?? problemAnswer(error);
     if (answer.problem.status === 500) request.log.error({ err: error }, 'admin request failed');
@@ -127,6 +130,8 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
         const work = () => route.handle(input, deps.services);
         const answer = route.scope === 'admin:write' ? await inUnitOfWork(deps.unitOfWork, work) : await work();
         reply.code(answer.status).headers(answer.headers ?? {});
+        // A route that answers other than JSON (the metrics' text) says so in the table; its errors stay problem details.
+        if (route.contentType && answer.status < 300) reply.type(route.contentType);
         return answer.status === 204 ? reply.send() : reply.send(answer.body);
       },
     });

@@ -22,14 +22,14 @@ export function openApiDocument(routes: readonly AdminRoute[], { version }: { ve
     info: {
       title: 'Latchkey admin API',
       version,
-      description: 'Administration of a Latchkey server, on its own listener. Every request needs a bearer token issued by the default realm through client credentials to a client with permissions [admin]: admin:read for reading, admin:write for everything.',
+      description: 'Administration of a Latchkey server, on its own listener. Every request needs a bearer token issued by the default realm through client credentials to a client with permissions [admin]: admin:read for reading, admin:write for everything, admin:metrics for /metrics only.',
     },
     security: [{ bearer: ['admin:read'] }],
     tags: [...new Set(routes.map((route) => route.tag))].map((name) => ({ name })),
     paths,
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'an access token from the default realm\'s token endpoint (client_credentials, scope admin:read or admin:write)' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'an access token from the default realm\'s token endpoint (client_credentials, scope admin:read, admin:write or admin:metrics)' },
       },
       schemas: { Problem: plain(ProblemSchema) },
     },
@@ -48,7 +48,7 @@ function operation(route: AdminRoute): Record<string, unknown> {
   for (const [status, schema] of Object.entries(response)) {
     responses[status] = Number(status) === 204
       ? { description: 'done' }
-      : { description: 'success', content: { 'application/json': { schema: plain(schema) } } };
+      : { description: 'success', content: { [route.contentType ?? 'application/json']: { schema: plain(schema) } } };
   }
   for (const status of [...COMMON_PROBLEMS, ...(params?.properties ? [404] : []), ...(body ? [409, 415, 422] : [])]) {
     responses[String(status)] ??= { description: 'problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };

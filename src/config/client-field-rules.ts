@@ -22,8 +22,8 @@ export const RESPONSE_TYPES = ['code'] as const;
  * `admin`: its client-credentials tokens are good at the admin API (src/admin/admin-authentication.ts).
  */
 export const CLIENT_PERMISSIONS = ['introspection', 'admin'] as const;
-/** The admin API's scopes: `admin:read` reads; `admin:write` reads and changes. */
-export const ADMIN_SCOPES: readonly string[] = ['admin:read', 'admin:write'];
+/** The admin API's scopes: `admin:read` reads; `admin:write` reads and changes; `admin:metrics` only scrapes /metrics (a Prometheus server's token). */
+export const ADMIN_SCOPES: readonly string[] = ['admin:read', 'admin:write', 'admin:metrics'];
 /**
  * The realm whose tokens the admin API accepts: admin clients live there,
  * like Keycloak's master realm. It always exists (src/oidc/realm-list.ts).

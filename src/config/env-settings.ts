@@ -38,6 +38,17 @@ export interface EnvSettings {
   keys: KeySettings;
   /** The administration listener (src/admin/build-admin-app.ts); undefined when turned off. */
   admin: AdminListenerSettings | undefined;
+  /** Prometheus metrics at the admin listener's /metrics (src/metrics/); undefined with LATCHKEY_METRICS=off: nothing is collected. */
+  metrics: MetricsSettings | undefined;
+}
+
+export interface MetricsSettings {
+  /**
+   * LATCHKEY_METRICS_CLIENT_LABELS=on: token and introspection counts also
+   * by client id. Off by default: a series per client is unbounded on a
+   * realm with dynamic registration.
+   */
+  clientLabels: boolean;
 }
 
 /**
@@ -122,6 +133,9 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
     sweepIntervalSeconds: integer('LATCHKEY_SWEEP_INTERVAL_SECONDS', value('LATCHKEY_SWEEP_INTERVAL_SECONDS'), 60, 1, 86_400),
     keys: keySettings(value, cwd),
     admin: adminListener(value, port),
+    metrics: onOff('LATCHKEY_METRICS', value('LATCHKEY_METRICS'), true)
+      ? { clientLabels: onOff('LATCHKEY_METRICS_CLIENT_LABELS', value('LATCHKEY_METRICS_CLIENT_LABELS'), false) }
+      : undefined,
   };
 }
 
@@ -204,6 +218,13 @@ function boolean(name: string, raw: string | undefined, fallback: boolean): bool
   if (/^(true|1|yes)$/i.test(raw)) return true;
   if (/^(false|0|no)$/i.test(raw)) return false;
   throw new ConfigError(name, 'must be true or false');
+}
+
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (/^on$/i.test(raw)) return true;
+  if (/^off$/i.test(raw)) return false;
+  throw new ConfigError(name, 'must be on or off');
 }
 
 function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {

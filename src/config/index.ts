@@ -1,4 +1,4 @@
-export { readEnv, DEFAULT_CONFIG_FILE, type AdminListenerSettings, type EnvSettings, type Environment, type KeySettings } from './env-settings.ts';
+export { readEnv, DEFAULT_CONFIG_FILE, type AdminListenerSettings, type EnvSettings, type Environment, type KeySettings, type MetricsSettings } from './env-settings.ts';
 export { loadConfig, type LatchkeyConfig } from './load-config.ts';
 export {
   loadDeclarativeFile,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { PasswordSignIn } from '../accounts/password-sign-in.ts';
@@ -36,6 +36,8 @@ export interface AppDeps {
   jwks?: JwksOptions;
   /** One log line per request at info (LATCHKEY_LOG_REQUESTS); otherwise at debug (src/http/request-log.ts). */
   logRequests?: boolean;
+  /** Counts each answered request (src/metrics/request-metrics.ts); absent with LATCHKEY_METRICS=off. */
+  countRequest?: ((request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined;
 }
 
 export const ASSETS_PATH = '/assets/';
@@ -89,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (httpsIssuer || request.protocol === 'https') reply.header('strict-transport-security', HSTS);
   });
   app.addHook('onResponse', requestLogHook(deps.logRequests ?? false));
+  if (deps.countRequest) app.addHook('onResponse', deps.countRequest);
   // Routes outside the realm mounts (health, assets) and paths no mount takes.
   app.setErrorHandler(async (error, request, reply) => {
     const answer = fastifyErrorAnswer(error as Error);

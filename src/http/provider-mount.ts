@@ -61,6 +61,7 @@ export async function mountProvider(app: FastifyInstance, current: () => Provide
       kind: engine?.kind ?? host?.kind,
       methods: [...new Set([...engine?.methods ?? [], ...host?.methods ?? []])],
       pattern: engine ? `${prefix}${engine.pattern}` : host?.pattern ?? maskedPath(path),
+      known: engine !== undefined || host !== undefined,
     };
   };
 
@@ -80,7 +81,7 @@ export async function mountProvider(app: FastifyInstance, current: () => Provide
       // An absolute-form target (`GET http://host/path`) is reduced to its path: the engine never sees another origin.
       const url = raw.url!.startsWith('/') ? raw.url! : pathOf(raw.url!);
       const endpoint = endpointAt(url.split('?')[0]!);
-      describePathForLog(raw, endpoint.pattern);
+      describePathForLog(raw, endpoint.pattern, endpoint.known);
       const rest = url.slice(prefix.length);
       raw.url = rest.startsWith('/') ? rest : `/${rest}`;
       requestFacts.set(raw, { kind: endpoint.kind, methods: endpoint.methods, log: request.log });

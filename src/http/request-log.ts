@@ -20,19 +20,28 @@ export function requestLogHook(logRequests: boolean) {
   };
 }
 
-/** Paths described by the realm mounts, which know the engine's routes and rewrite the URL. */
-const described = new WeakMap<IncomingMessage, string>();
+/** Paths described by the realm mounts, which know the engine's routes and rewrite the URL; `known` when an endpoint is there. */
+const described = new WeakMap<IncomingMessage, { path: string; known: boolean }>();
 
-export function describePathForLog(raw: IncomingMessage, path: string): void {
-  described.set(raw, path);
+export function describePathForLog(raw: IncomingMessage, path: string, known = true): void {
+  described.set(raw, { path, known });
 }
 
 function pathForLog(request: FastifyRequest): string {
-  const path = described.get(request.raw);
-  if (path !== undefined) return path;
+  return routeOf(request) ?? described.get(request.raw)?.path ?? maskedPath(request.url);
+}
+
+/**
+ * The template of the route that answered (`/interaction/:uid`, the
+ * engine's `/token`), or undefined when no route knows the path: what the
+ * request log and the metrics (src/metrics/request-metrics.ts) name a request by.
+ */
+export function routeOf(request: FastifyRequest): string | undefined {
+  const description = described.get(request.raw);
+  if (description !== undefined) return description.known ? description.path : undefined;
   const route = request.routeOptions.url;
   if (route !== undefined && !(request.routeOptions.config as { engineMount?: boolean } | undefined)?.engineMount) return route;
-  return maskedPath(request.url);
+  return undefined;
 }
 
 /** Segments of 16 characters or more with anything but lowercase letters, dots and hyphens look like identifiers. */

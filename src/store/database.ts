@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../errors/index.ts';
 import type { DatabaseSchema } from './database-schema.ts';
 import { acquireEmbeddedLock, type EmbeddedLock } from './embedded-lock.ts';
-import { SerialPGliteDialect } from './pglite-dialect.ts';
+import { SerialPGliteDialect, type SerialDriver } from './pglite-dialect.ts';
 import type { Statement, StatementResult } from './statements.ts';
 import { UnitAwareDialect } from './unit-aware-dialect.ts';
 import { UnitOfWork, type ReservedConnection, type UnitBackend } from './unit-of-work.ts';
@@ -83,7 +83,19 @@ export interface Database {
   unitOfWork(): UnitOfWork;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** Its connections now, and its errors so far (read by the metrics at each scrape). */
+  usage(): ConnectionUsage;
   close(): Promise<void>;
+}
+
+export interface ConnectionUsage {
+  kind: 'postgres' | 'pglite';
+  inUse: number;
+  idle: number;
+  /** Requests waiting for a connection (PGlite: statements waiting for its single connection). */
+  waiting: number;
+  /** Connections lost, and statements that failed because the database was unreachable, since it was opened. */
+  errors: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -104,8 +116,15 @@ function openPostgres(connectionString: string, options: DatabaseOptions): Datab
     keepAlive: true,
     application_name: 'latchkey',
   });
+  let errors = 0;
   const warn = (what: string) => (error: Error) => {
+    errors += 1;
     options.logger.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, what);
+  };
+  /** Counts an outage seen by a statement or a connect, for the metrics; the error goes on as it was. */
+  const counted = (error: unknown): never => {
+    if (isDatabaseUnavailable(error)) errors += 1;
+    throw error;
   };
   // Without a listener an 'error' event ends the process. pg-pool listens on
   // idle connections only; a connection in use (by a request, a transaction)
@@ -116,22 +135,23 @@ function openPostgres(connectionString: string, options: DatabaseOptions): Datab
   const owner = {};
   const runAlone = async <R>(statement: Statement, values: readonly unknown[]): Promise<StatementResult<R>> => {
     // pool.query discards the connection when the query fails.
-    const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] });
+    const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] }).catch(counted);
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   };
   const backend: UnitBackend = {
     owner,
     runAlone,
     async reserve() {
-      return reservedPgConnection(await pool.connect());
+      return reservedPgConnection(await pool.connect().catch(counted), counted);
     },
   };
-  const db = new Db(new UnitAwareDialect(new PostgresDialect({ pool: discardingFailedConnections(pool) }), owner), backend);
+  const db = new Db(new UnitAwareDialect(new PostgresDialect({ pool: discardingFailedConnections(pool, counted) }), owner), backend);
   return {
     db,
     kind: 'postgres',
     unitOfWork: () => db.unitOfWork(),
     ping: async () => { await UnitOfWork.outside(() => sql`select 1`.execute(db)); },
+    usage: () => ({ kind: 'postgres', inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount, errors }),
     close: () => db.destroy(),
   };
 }
@@ -141,10 +161,10 @@ function openPostgres(connectionString: string, options: DatabaseOptions): Datab
  * timed out on a silent network; reusing it would queue the next request
  * behind the lost answer. A connection that saw an outage is discarded.
  */
-function discardingFailedConnections(pool: pg.Pool) {
+function discardingFailedConnections(pool: pg.Pool, counted: (error: unknown) => never) {
   return {
     async connect() {
-      const client = await pool.connect();
+      const client = await pool.connect().catch(counted);
       let failed: Error | undefined;
       return {
         query: ((...args: Parameters<pg.PoolClient['query']>) => {
@@ -152,7 +172,7 @@ function discardingFailedConnections(pool: pg.Pool) {
           if (pending instanceof Promise) {
             return pending.catch((error: Error) => {
               if (isDatabaseUnavailable(error)) failed = error;
-              throw error;
+              return counted(error);
             });
           }
           return pending;
@@ -165,7 +185,7 @@ function discardingFailedConnections(pool: pg.Pool) {
   };
 }
 
-function reservedPgConnection(client: pg.PoolClient): ReservedConnection {
+function reservedPgConnection(client: pg.PoolClient, counted: (error: unknown) => never): ReservedConnection {
   let failed = false;
   // The engine writes in parallel at times (Promise.all); one connection runs one query at a time.
   let tail: Promise<unknown> = Promise.resolve();
@@ -175,7 +195,7 @@ function reservedPgConnection(client: pg.PoolClient): ReservedConnection {
         return await client.query(config);
       } catch (error) {
         if (isDatabaseUnavailable(error)) failed = true;
-        throw error;
+        return counted(error);
       }
     });
     tail = run.catch(() => {});
@@ -248,11 +268,17 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       },
     };
     const db = new Db(dialect, backend);
+    const serial = dialect.innerDriver as SerialDriver;
     return {
       db,
       kind: 'pglite',
       unitOfWork: () => db.unitOfWork(),
       ping: async () => { await UnitOfWork.outside(() => sql`select 1`.execute(db)); },
+      usage() {
+        // One connection, in this process: no connection is lost, and a failed statement is no outage of a server.
+        const { waiting, inUse } = serial.usage;
+        return { kind: 'pglite', inUse: inUse ? 1 : 0, idle: inUse ? 0 : 1, waiting, errors: 0 };
+      },
       async close() {
         try {
           await db.destroy();

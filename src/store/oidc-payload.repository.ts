@@ -226,6 +226,16 @@ export async function sweepExpiredPayloads(db: Db, limit: number): Promise<numbe
   return Number(result.numAffectedRows ?? 0n);
 }
 
+/** Expired rows not yet swept (the partial index on expires_at serves it). */
+export async function countExpiredPayloads(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('oidc_payloads')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('expires_at', '<', sql<Date>`now()`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export async function countPayloads(db: Db, realm: string): Promise<number> {
   const row = await db
     .selectFrom('oidc_payloads')

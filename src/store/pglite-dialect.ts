@@ -23,10 +23,16 @@ export class SerialPGliteDialect extends PGliteDialect {
   }
 }
 
-class SerialDriver implements Driver {
+export class SerialDriver implements Driver {
   readonly #inner: Driver;
   #tail: Promise<void> = Promise.resolve();
   #release: (() => void) | undefined;
+  #waiting = 0;
+
+  /** Callers waiting for the connection, and whether one holds it (the metrics' pool figures). */
+  get usage(): { waiting: number; inUse: boolean } {
+    return { waiting: this.#waiting, inUse: this.#release !== undefined };
+  }
 
   constructor(inner: Driver) {
     this.#inner = inner;
@@ -40,7 +46,12 @@ class SerialDriver implements Driver {
     const previous = this.#tail;
     let release!: () => void;
     this.#tail = new Promise<void>((resolve) => { release = resolve; });
-    await previous;
+    this.#waiting += 1;
+    try {
+      await previous;
+    } finally {
+      this.#waiting -= 1;
+    }
     this.#release = release;
     return this.#inner.acquireConnection();
   }

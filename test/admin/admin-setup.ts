@@ -7,6 +7,7 @@ import { postForm } from '../helpers/token-requests.ts';
 export const ADMIN_SECRETS = {
   full: 'admin-full-secret-for-tests-only',
   readOnly: 'admin-read-secret-for-tests-only',
+  metrics: 'admin-metrics-secret-for-tests-only',
 } as const;
 
 export function adminSetupDocument(): SetupDocument {
@@ -21,6 +22,8 @@ export function adminSetupDocument(): SetupDocument {
   document.realms[0]!.clients!.push(
     admin('admin-full', ADMIN_SECRETS.full, 'admin:read admin:write'),
     admin('admin-ro', ADMIN_SECRETS.readOnly, 'admin:read'),
+    // What a Prometheus server is given: /metrics and nothing else.
+    admin('admin-metrics', ADMIN_SECRETS.metrics, 'admin:metrics'),
   );
   document.realms.push({ name: 'acme', clients: [], users: [] });
   return document;

@@ -1,11 +1,12 @@
 import t, { type Test } from 'tap';
 import { ADMIN_ROUTES } from '../../src/admin/admin-routes.ts';
 import type { AdminRoute } from '../../src/admin/admin-route.ts';
-import { startAdmin, type AdminAnswer } from './admin-setup.ts';
+import { ADMIN_SECRETS, startAdmin, type AdminAnswer } from './admin-setup.ts';
 
 // The authorization matrix, generated from the route table: every route of
 // the admin API, with no token, with a valid token of a client that is no
-// admin, with a read-only admin token and with a full one. A route added to
+// admin, with a token of a scraper (admin:metrics only), with a read-only
+// admin token and with a full one. A route added to
 // the table is in this matrix without anyone writing a line here.
 //
 // Refused requests name real resources (web1, alice), and the realm's
@@ -39,6 +40,8 @@ async function snapshot() {
 }
 
 const before = await snapshot();
+// A Prometheus server's token: /metrics only.
+const metricsOnly = await admin.token('admin-metrics', ADMIN_SECRETS.metrics, 'admin:metrics');
 
 t.ok(ADMIN_ROUTES.length >= 12, `the table has ${ADMIN_ROUTES.length} routes`);
 
@@ -53,8 +56,17 @@ for (const route of ADMIN_ROUTES) {
     t.equal(notAdmin.headers.get('www-authenticate'), `Bearer realm="latchkey-admin", error="insufficient_scope", scope="${route.scope}"`, 'a client without the admin permission');
     t.equal(notAdmin.json?.code, 'insufficient_scope');
 
-    const readOnly = await request(route, route.scope === 'admin:read' ? ABSENT : REAL, admin.tokens.readOnly);
-    if (route.scope === 'admin:read') {
+    const scrape = await request(route, route.scope === 'admin:metrics' ? ABSENT : REAL, metricsOnly);
+    if (route.scope === 'admin:metrics') {
+      t.notOk([401, 403].includes(scrape.status), `admin:metrics token passes (HTTP ${scrape.status})`);
+      t.ok(scrape.status < 500, 'and is answered');
+    } else {
+      assertProblem(t, scrape, 403);
+      t.equal(scrape.headers.get('www-authenticate'), `Bearer realm="latchkey-admin", error="insufficient_scope", scope="${route.scope}"`, 'admin:metrics token refused');
+    }
+
+    const readOnly = await request(route, route.scope === 'admin:write' ? REAL : ABSENT, admin.tokens.readOnly);
+    if (route.scope !== 'admin:write') {
       t.notOk([401, 403].includes(readOnly.status), `read-only token passes (HTTP ${readOnly.status})`);
       t.ok(readOnly.status < 500, 'and is answered');
     } else {

@@ -26,8 +26,8 @@ printed once: it is stored only as a digest and cannot be shown again.
   --scope "a b"                  the scopes the client may obtain
   --permission P                 repeatable: introspection (may introspect any token
                                  of the realm) or admin (its client credentials tokens
-                                 with admin:read or admin:write are good at the admin
-                                 API; default realm only)
+                                 with admin:read, admin:write or admin:metrics are good
+                                 at the admin API; default realm only)
   --role R                       repeatable: the client's own roles, in its client
                                  credentials tokens when it asks for the roles scope
   --default-resource URI         the resource server its tokens are for when it names none

@@ -1,0 +1,102 @@
+import { aggregate, type Figures } from './report.ts';
+import type { BenchOptions, Launch } from './bench-options.ts';
+import { measureCpu } from './cpu-usage.ts';
+import { median, round, type RunResult } from './load.ts';
+import type { Scenario, Target } from './scenarios.ts';
+
+/**
+ * `--observability`: what metrics and audit events cost (issue 12: at most
+ * 5 % of client_credentials and introspection throughput). Two Latchkeys in
+ * the same run, on the same database, pinned alike: one as configured by
+ * default (metrics on, audit events on), one with LATCHKEY_METRICS=off and
+ * LATCHKEY_AUDIT=off. Runs alternate between them, which goes first
+ * alternating too, so that drift hits both alike; the ratio is with/without
+ * of the medians, and each run's rps is kept, for the spread.
+ *
+ * On a shared machine throughput follows whatever else runs, far more than
+ * 5 %; the server's own CPU time per good answer (from /proc, its process
+ * only) moves much less with the neighbours, so it is reported beside it:
+ * `cpu_ratio` is without/with of the medians, the throughput ratio a
+ * server bound by its one core would show.
+ */
+export const WITHOUT_OBSERVABILITY = { LATCHKEY_METRICS: 'off', LATCHKEY_AUDIT: 'off' } as const;
+const SCENARIOS = ['client_credentials', 'introspection'];
+
+export interface ObservabilityReport {
+  scenarios: {
+    name: string;
+    with: Variant | null;
+    without: Variant | null;
+    ratio: number | null;
+    cpu_ratio: number | null;
+  }[];
+  errors: number;
+}
+
+type Variant = Figures & {
+  /** The server's CPU milliseconds per good answer, median of the runs, and each run's. */
+  cpu_ms: number | null;
+  cpu_ms_runs: (number | null)[];
+};
+
+export async function runObservability(launch: Launch, options: BenchOptions, all: Scenario[], log: (line: string) => void): Promise<ObservabilityReport> {
+  const runOptions = { duration: options.duration, connections: options.connections, flowConcurrency: options.flowConcurrency };
+  const report: ObservabilityReport = { scenarios: [], errors: 0 };
+  for (const scenario of all.filter((s) => (options.only ?? SCENARIOS).includes(s.name))) {
+    // Server variants: the environment reaches assembleLatchkey through BENCH_LATCHKEY_ENV (bench/latchkey-server.ts).
+    // One after the other: the first start writes the shared keys folder's keys, the second reads them.
+    const handles = [await launch('latchkey')];
+    handles.push(await launch('latchkey', { BENCH_LATCHKEY_ENV: JSON.stringify(WITHOUT_OBSERVABILITY) }));
+    try {
+      const variants: { label: 'with' | 'without'; target: Target; pid: number; results: RunResult[]; cpuMs: (number | null)[] }[] = [
+        { label: 'with', target: { name: 'latchkey', origin: handles[0]!.origin }, pid: handles[0]!.pid, results: [], cpuMs: [] },
+        { label: 'without', target: { name: 'latchkey', origin: handles[1]!.origin }, pid: handles[1]!.pid, results: [], cpuMs: [] },
+      ];
+      for (const { target } of variants) await scenario.prepare?.(target);
+      if (options.warmup > 0) {
+        for (const { target } of variants) await scenario.run(target, { ...runOptions, duration: options.warmup });
+      }
+      for (let run = 0; run < options.runs; run += 1) {
+        for (const variant of run % 2 ? [...variants].reverse() : variants) {
+          const cpu = measureCpu(variant.pid);
+          const result = await scenario.run(variant.target, runOptions);
+          const share = cpu();
+          const cpuMs = share && result.rps > 0 ? round((share.server_cores * 1000) / result.rps, 3) : null;
+          variant.results.push(result);
+          variant.cpuMs.push(cpuMs);
+          log(`  ${scenario.name.padEnd(20)} ${variant.label.padEnd(8)} run ${run + 1}/${options.runs}: ${result.rps}/s  p50 ${result.p50_ms} ms  p99 ${result.p99_ms} ms  server CPU ${cpuMs ?? '?'} ms/answer  errors ${result.errors}${result.detail ? ` (${result.detail})` : ''}`);
+        }
+      }
+      const [withFigures, withoutFigures] = variants.map((variant) => {
+        const figures = aggregate(variant.results);
+        const measured = variant.cpuMs.filter((ms): ms is number => ms !== null);
+        return figures && { ...figures, cpu_ms: measured.length ? round(median(measured), 3) : null, cpu_ms_runs: variant.cpuMs };
+      }) as [Variant | null, Variant | null];
+      const ratio = withFigures && withoutFigures && withoutFigures.rps > 0 ? round(withFigures.rps / withoutFigures.rps, 3) : null;
+      const cpuRatio = withFigures?.cpu_ms && withoutFigures?.cpu_ms ? round(withoutFigures.cpu_ms / withFigures.cpu_ms, 3) : null;
+      report.scenarios.push({ name: scenario.name, with: withFigures, without: withoutFigures, ratio, cpu_ratio: cpuRatio });
+      report.errors += (withFigures?.errors ?? 0) + (withoutFigures?.errors ?? 0);
+    } finally {
+      await Promise.all(handles.map((handle) => handle.stop()));
+    }
+  }
+  return report;
+}
+
+export function formatObservability(report: ObservabilityReport): string {
+  const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '-' : value.toFixed(digits));
+  const rows = report.scenarios.map((s) => [
+    s.name.padEnd(20),
+    String(s.with?.rps ?? '-').padStart(8), fixed(s.with?.cpu_ms, 3).padStart(7),
+    String(s.without?.rps ?? '-').padStart(8), fixed(s.without?.cpu_ms, 3).padStart(7),
+    fixed(s.ratio, 3).padStart(6), fixed(s.cpu_ratio, 3).padStart(9),
+    `  rps with [${s.with?.runs.join(', ') ?? ''}] w/o [${s.without?.runs.join(', ') ?? ''}]`
+      + `  cpu ms with [${s.with?.cpu_ms_runs.join(', ') ?? ''}] w/o [${s.without?.cpu_ms_runs.join(', ') ?? ''}]`,
+  ].join(' '));
+  return [
+    `${'scenario'.padEnd(20)} ${'with rps'.padStart(8)} ${'cpu ms'.padStart(7)} ${'w/o rps'.padStart(8)} ${'cpu ms'.padStart(7)} ${'ratio'.padStart(6)} ${'cpu ratio'.padStart(9)}  per run`,
+    ...rows,
+    'with: as configured by default (metrics, audit events); w/o: LATCHKEY_METRICS=off LATCHKEY_AUDIT=off',
+    'ratio: rps with/without; cpu ratio: server CPU per answer without/with (budget of issue 12: ≥ 0.95)',
+  ].join('\n');
+}
