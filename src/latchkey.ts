@@ -25,6 +25,7 @@ import { createLoginLimiters } from './rate-limits/login-limiters.ts';
 import { realmList } from './oidc/realm-list.ts';
 import { applySetup } from './realms/realm-setup.ts';
 import { ResourceServerService } from './resource-servers/resource-server-service.ts';
+import { InitialAccessTokens } from './registration/initial-access-tokens.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, migrationStatus } from './store/migrator.ts';
 
@@ -50,6 +51,8 @@ export interface Services {
   accounts: AccountService;
   clients: ClientService;
   resourceServers: ResourceServerService;
+  /** Dynamic client registration's initial access tokens. */
+  initialAccessTokens: InitialAccessTokens;
 }
 
 export interface Latchkey {
@@ -150,6 +153,7 @@ export async function assembleLatchkey(
         lookups: lookups[i]!,
         resourceServers: services.resourceServers,
         signIn: (attempt) => signIn.check(attempt),
+        registration: { clients: services.clients, initialAccessTokens: services.initialAccessTokens },
       });
     }));
     const realms: MountedRealm[] = (await buildProviders(keys)).map((provider, i) => ({
@@ -172,7 +176,7 @@ export async function assembleLatchkey(
     const adminRealm = realms.find((realm) => realm.settings.name === ADMIN_REALM)!;
     const adminApp = config.admin === undefined ? undefined : parts.own('admin app', await buildAdminApp({
       logger,
-      services: { clients: services.clients, accounts: services.accounts, realms: servedRealms(realmSettings) },
+      services: { clients: services.clients, accounts: services.accounts, realms: servedRealms(realmSettings), initialAccessTokens: services.initialAccessTokens },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),
         layoutAudience: adminRealm.settings.layout.defaultAudience,
@@ -287,6 +291,9 @@ async function openParts(
     accounts: new AccountService(database.db, hasher),
     clients: new ClientService(database.db, hasher, secrets.digestKey, { production: config.nodeEnv === 'production' }),
     resourceServers: new ResourceServerService(database.db),
+    initialAccessTokens: new InitialAccessTokens(database.db, {
+      registrationRealms: config.setup.realms.filter((realm) => realm.registration?.enabled).map((realm) => realm.name),
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { ClientService } from '../clients/client-service.ts';
+import type { InitialAccessTokens } from '../registration/initial-access-tokens.ts';
 import { RealmNotFoundError } from '../errors/index.ts';
 import type { AdminPrincipal, AdminScope } from './admin-authentication.ts';
 
@@ -53,6 +54,7 @@ export interface AdminServices {
   clients: ClientService;
   accounts: AccountService;
   realms: readonly ServedRealm[];
+  initialAccessTokens: InitialAccessTokens;
 }
 
 /** A realm as served: its issuers (one per layout, its aliases included). */

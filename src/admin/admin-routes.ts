@@ -4,6 +4,7 @@ import { adminRoute, type AdminRoute } from './admin-route.ts';
 import { clientRoutes } from './client-routes.ts';
 import { openApiDocument } from './openapi-document.ts';
 import { realmRoutes } from './realm-routes.ts';
+import { registrationTokenRoutes } from './registration-token-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 /**
@@ -36,4 +37,4 @@ const openApiRoute = adminRoute({
   },
 });
 
-export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...registrationTokenRoutes];
