@@ -7,7 +7,7 @@ import { SECRETS } from '../helpers/setups.ts';
  * registration: the default), `acme` (registration with the default policy:
  * the code flow, OpenID scopes), `partners` (a policy that also allows
  * client_credentials and an API scope, public clients refused, no
- * management) and `kc` (Keycloak's layout, registration on). Each realm
+ * management, jwks_uri allowed) and `kc` (Keycloak's layout, registration on). Each realm
  * other than default has alice, for code flows.
  */
 export async function startRegistration(t: Test, options: { databaseUrl?: string } = {}): Promise<RegistrationUnderTest> {
@@ -24,6 +24,7 @@ export async function startRegistration(t: Test, options: { databaseUrl?: string
         grant_types: ['client_credentials'],
         token_endpoint_auth_methods: ['client_secret_basic', 'private_key_jwt'],
         scopes: ['orders:read'],
+        allow_jwks_uri: true,
       },
       clients: [],
       users: [],
