@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TLiteral } from '@sinclair/typebox';
 
 /**
  * A realm's dynamic client registration policy (RFC 7591, RFC 7592), the
@@ -25,14 +25,14 @@ export const REGISTRABLE_GRANT_TYPES = ['authorization_code', 'refresh_token', '
 const REGISTRABLE_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
-const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((value) => Type.Literal(value)) as never) as unknown as ReturnType<typeof Type.String>;
+const oneOf = <T extends readonly string[]>(values: T) => Type.Union(values.map((value) => Type.Literal(value)) as TLiteral<T[number]>[]);
 
 export const RegistrationSchema = Type.Object({
   enabled: Type.Boolean(),
   /** RFC 7592 update and delete with the registration access token (default true). */
   management: Type.Optional(Type.Boolean()),
-  grant_types: Type.Optional(Type.Array(literals(REGISTRABLE_GRANT_TYPES), { minItems: 1, uniqueItems: true })),
-  token_endpoint_auth_methods: Type.Optional(Type.Array(literals(REGISTRABLE_AUTH_METHODS), { minItems: 1, uniqueItems: true })),
+  grant_types: Type.Optional(Type.Array(oneOf(REGISTRABLE_GRANT_TYPES), { minItems: 1, uniqueItems: true })),
+  token_endpoint_auth_methods: Type.Optional(Type.Array(oneOf(REGISTRABLE_AUTH_METHODS), { minItems: 1, uniqueItems: true })),
   /** RFC 6749 §3.3 scope tokens a registered client may hold. */
   scopes: Type.Optional(Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,200}$' }), { minItems: 1, maxItems: 200, uniqueItems: true })),
   allow_jwks_uri: Type.Optional(Type.Boolean()),
