@@ -31,6 +31,7 @@ import { realmList } from './oidc/realm-list.ts';
 import { applySetup } from './realms/realm-setup.ts';
 import { ResourceServerService } from './resource-servers/resource-server-service.ts';
 import { IssuedAdministration } from './tokens/issued-administration.ts';
+import { InitialAccessTokens } from './registration/initial-access-tokens.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, migrationStatus } from './store/migrator.ts';
 
@@ -60,6 +61,8 @@ export interface Services {
   clientChanges: ClientChanges;
   /** Tokens, consents and sessions, as the admin API administers them. */
   issued: IssuedAdministration;
+  /** Dynamic client registration's initial access tokens. */
+  initialAccessTokens: InitialAccessTokens;
 }
 
 export interface Latchkey {
@@ -167,6 +170,7 @@ export async function assembleLatchkey(
         lookups: lookups[i]!,
         resourceServers: services.resourceServers,
         signIn: (attempt) => signIn.check(attempt),
+        registration: { clients: services.clients, initialAccessTokens: services.initialAccessTokens },
       });
       if (metrics) countEngineAnswers(provider, settings.name, metrics);
       return provider;
@@ -192,7 +196,14 @@ export async function assembleLatchkey(
     const adminRealm = realms.find((realm) => realm.settings.name === ADMIN_REALM)!;
     const adminApp = config.admin === undefined ? undefined : parts.own('admin app', await buildAdminApp({
       logger,
-      services: { clients: services.clients, accounts: services.accounts, issued: services.issued, realms: servedRealms(realmSettings), metrics },
+      services: {
+        clients: services.clients,
+        accounts: services.accounts,
+        issued: services.issued,
+        initialAccessTokens: services.initialAccessTokens,
+        realms: servedRealms(realmSettings),
+        metrics,
+      },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),
         layoutAudience: adminRealm.settings.layout.defaultAudience,
@@ -313,6 +324,9 @@ async function openParts(
     resourceServers: new ResourceServerService(database.db),
     clientChanges,
     issued: new IssuedAdministration(database.db, accounts, secrets.digestKey),
+    initialAccessTokens: new InitialAccessTokens(database.db, {
+      registrationRealms: config.setup.realms.filter((realm) => realm.registration?.enabled).map((realm) => realm.name),
+    }),
   };
 }
 

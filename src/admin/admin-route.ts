@@ -1,6 +1,7 @@
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { ClientService } from '../clients/client-service.ts';
+import type { InitialAccessTokens } from '../registration/initial-access-tokens.ts';
 import { RealmNotFoundError } from '../errors/index.ts';
 import type { IssuedAdministration } from '../tokens/issued-administration.ts';
 import type { AdminPrincipal, AdminScope } from './admin-authentication.ts';
@@ -59,6 +60,7 @@ export interface AdminServices {
   realms: readonly ServedRealm[];
   /** Prometheus metrics (src/metrics/latchkey-metrics.ts); undefined with LATCHKEY_METRICS=off. */
   metrics?: { exposition(): Promise<string> } | undefined;
+  initialAccessTokens: InitialAccessTokens;
 }
 
 /** A realm as served: its issuers (one per layout, its aliases included). */

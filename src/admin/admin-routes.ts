@@ -6,6 +6,7 @@ import { issuedRoutes } from './issued-routes.ts';
 import { metricsRoutes } from './metrics-routes.ts';
 import { openApiDocument } from './openapi-document.ts';
 import { realmRoutes } from './realm-routes.ts';
+import { registrationTokenRoutes } from './registration-token-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 /**
@@ -38,4 +39,6 @@ const openApiRoute = adminRoute({
   },
 });
 
-export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...issuedRoutes, ...metricsRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [
+  openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...issuedRoutes, ...registrationTokenRoutes, ...metricsRoutes,
+];

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import {
-  adminStatusOf, BearerTokenError, ClientDefinitionError, InsufficientScopeError, InvalidRequestError, LatchkeyError,
+  adminStatusOf, BearerTokenError, ClientDefinitionError, InitialAccessTokenError, InsufficientScopeError, InvalidRequestError, LatchkeyError,
   RETRY_AFTER_SECONDS, TooManyTokenAttemptsError,
 } from '../errors/index.ts';
 
@@ -42,6 +42,7 @@ export function problemAnswer(error: unknown): ProblemAnswer {
   if (error instanceof LatchkeyError && status !== 503) problem.code = error.code;
   if (error instanceof InvalidRequestError && error.problems.length) problem.errors = [...error.problems];
   if (error instanceof ClientDefinitionError) problem.errors = (error.problems as { field: string; message: string }[]).map(({ field, message }) => ({ field, message }));
+  if (error instanceof InitialAccessTokenError) problem.errors = [...error.problems];
   if (error instanceof BearerTokenError) {
     headers['www-authenticate'] = error.presented ? `Bearer realm="${CHALLENGE_REALM}", error="invalid_token"` : `Bearer realm="${CHALLENGE_REALM}"`;
   }

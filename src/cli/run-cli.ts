@@ -5,6 +5,7 @@ import { clients, CLIENTS_USAGE } from './commands/clients.ts';
 import { importFile, IMPORT_USAGE } from './commands/import.ts';
 import { keys, KEYS_USAGE } from './commands/keys.ts';
 import { migrate, MIGRATE_USAGE } from './commands/migrate.ts';
+import { registrationTokens, REGISTRATION_TOKENS_USAGE } from './commands/registration-tokens.ts';
 import { resourceServers, RESOURCE_SERVERS_USAGE } from './commands/resource-servers.ts';
 import { serve, SERVE_USAGE } from './commands/serve.ts';
 import { users, USERS_USAGE } from './commands/users.ts';
@@ -17,6 +18,7 @@ Commands:
   import FILE [--dry-run]            apply a declarative setup file (YAML or JSON)
   clients add|list|remove            manage OAuth clients
   resource-servers add|list|remove   APIs that access tokens are issued for (RFC 8707)
+  registration-tokens issue|list|revoke  initial access tokens for client registration (RFC 7591)
   users add|list|passwd|remove       manage user accounts
   keys list|generate|rotate          signing keys and staged rotation
 
@@ -33,6 +35,7 @@ const COMMANDS: Record<string, { run: Command; usage: string; group: boolean }> 
   import: { run: importFile, usage: IMPORT_USAGE, group: false },
   clients: { run: clients, usage: CLIENTS_USAGE, group: true },
   'resource-servers': { run: resourceServers, usage: RESOURCE_SERVERS_USAGE, group: true },
+  'registration-tokens': { run: registrationTokens, usage: REGISTRATION_TOKENS_USAGE, group: true },
   users: { run: users, usage: USERS_USAGE, group: true },
   keys: { run: keys, usage: KEYS_USAGE, group: true },
 };

@@ -124,6 +124,30 @@ export class ClientService {
     return (await findClient(this.#db, realm, clientId))!;
   }
 
+  /**
+   * Adds a client registered through RFC 7591 (src/oidc/client-registration.ts):
+   * the engine issued its secret, if its method uses one, and shows it to
+   * the registrant once; only its digest is stored, as for a secret
+   * generated here.
+   * @throws ClientDefinitionError, ClientExistsError
+   */
+  async addRegistered(realm: string, definition: ClientDefinition, issuedSecret: string | undefined): Promise<StoredClient> {
+    const { client_id: clientId, client_secret: _none, ...metadata } = this.#judged(realm, definition, issuedSecret !== undefined);
+    const added = await insertClient(this.#db, realm, clientId, metadata, issuedSecret === undefined ? null : digestGeneratedSecret(issuedSecret, this.#digestKey));
+    if (!added) throw new ClientExistsError(realm, clientId);
+    this.#changed(realm, clientId);
+    return (await findClient(this.#db, realm, clientId))!;
+  }
+
+  /**
+   * What the rules make of a definition (defaults filled in), without
+   * storing it: registration shows the engine the client as it will be stored.
+   * @throws ClientDefinitionError
+   */
+  judge(realm: string, definition: ClientDefinition, { secretGenerated }: { secretGenerated: boolean }): ClientDeclaration {
+    return this.#judged(realm, definition, secretGenerated);
+  }
+
   async find(realm: string, clientId: string): Promise<StoredClient | undefined> {
     return findClient(this.#db, realm, clientId);
   }

@@ -54,6 +54,9 @@ export interface ClientRuleContext {
 }
 
 export type { ApplicationType };
+
+/** JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX (as src/oidc/payload-adapter.ts checks). */
+const UNSTORABLE_JSON = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
 export type GrantType = typeof GRANT_TYPES[number];
 export type AuthMethod = typeof AUTH_METHODS[number];
 export type ResponseType = typeof RESPONSE_TYPES[number];
@@ -120,7 +123,11 @@ export function checkClient(definition: unknown, context: ClientRuleContext): Cl
   }
   if (given['client_id'] === undefined) report('client_id', 'is required');
   for (const [field, rule] of Object.entries(FIELD_RULES)) {
-    if (given[field] !== undefined) rule(given[field], field, report);
+    if (given[field] === undefined) continue;
+    // PostgreSQL's jsonb cannot hold NUL or lone surrogates: refused here, with the field named, rather than failing at the store.
+    const problem = storageProblem(given[field]);
+    if (problem) report(field, problem);
+    else rule(given[field], field, report);
   }
   if (problems.length === 0) {
     const client = withDefaults(given as unknown as ClientMetadata, context.secretGenerated ?? false);
@@ -153,6 +160,17 @@ export function withIssuedSecretMethod<T extends Record<string, unknown>>(defini
     definition: { ...definition, token_endpoint_auth_method: method },
     generateSecret: typeof method === 'string' && SECRET_AUTH_METHODS.includes(method),
   };
+}
+
+/** What PostgreSQL's jsonb, or serializing the value at all, would fail on. */
+function storageProblem(value: unknown): string | undefined {
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return 'is nested too deeply';
+  }
+  return UNSTORABLE_JSON.test(json) ? 'must be valid Unicode text without NUL characters' : undefined;
 }
 
 /** A problem as one line, `field: message`: what every edge reports (the file puts its path in front). */

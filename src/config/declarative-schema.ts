@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_CODE_LIFETIME_SECONDS, MAX_LIFETIME_SECONDS } from './client-rules.ts';
 import { PATH_PREFIX } from '../oidc/realm-layouts.ts';
+import { RegistrationSchema } from './registration-policy.ts';
 
 /**
  * The one schema of the declarative setup file (YAML or JSON). Unknown
@@ -109,6 +110,8 @@ export const RealmSchema = Type.Object({
   ttl: Type.Optional(LifetimesSchema),
   branding: Type.Optional(RealmBrandingSchema),
   allow_password_grant_for_public_clients: Type.Optional(Type.Boolean()),
+  /** Dynamic client registration (RFC 7591/7592), off unless enabled (registration-policy.ts). */
+  registration: Type.Optional(RegistrationSchema),
   clients: Type.Optional(Type.Array(ClientEntry, { maxItems: 10_000 })),
   /** Judged by the resource-server rules (resource-server-rules.ts), like clients. */
   resource_servers: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 1000 })),

@@ -16,6 +16,7 @@ import {
   type UserDeclaration,
 } from './declarative-schema.ts';
 import { substitutePlaceholders } from './placeholders.ts';
+import type { RegistrationDeclaration } from './registration-policy.ts';
 import { describeSchemaError, fieldPath } from './schema-problems.ts';
 import { checkResourceServer, type ResourceServerDeclaration } from './resource-server-rules.ts';
 import type { TokenLifetimes } from '../oidc/token-lifetimes.ts';
@@ -35,6 +36,8 @@ export interface RealmDeclaration {
   branding?: RealmBrandingDeclaration | undefined;
   /** Lets public clients that list it use the password grant (src/oidc/password-grant.ts). */
   allow_password_grant_for_public_clients?: boolean | undefined;
+  /** Dynamic client registration (src/config/registration-policy.ts); off when absent. */
+  registration?: RegistrationDeclaration | undefined;
   clients: ClientDeclaration[];
   users: UserDeclaration[];
   resource_servers: ResourceServerDeclaration[];
@@ -186,6 +189,7 @@ export function parseDeclarativeSetup(document: unknown, { env, nodeEnv, source,
       ...(realm.ttl ? { ttl: realm.ttl } : {}),
       ...(realm.branding ? { branding: realm.branding } : {}),
       ...(realm.allow_password_grant_for_public_clients ? { allow_password_grant_for_public_clients: true } : {}),
+      ...(realm.registration ? { registration: realm.registration } : {}),
       clients, users, resource_servers: resourceServers,
     };
   });

@@ -44,3 +44,4 @@ export { parseKeptHash, type KeptHash, type Pbkdf2Hash } from './kept-password-h
 export { sameJson } from './same-json.ts';
 export { describeSchemaError, fieldPath } from './schema-problems.ts';
 export { UserSchema } from './declarative-schema.ts';
+export { registrationPolicyOf, REGISTRABLE_GRANT_TYPES, type RegistrationDeclaration, type RegistrationPolicy } from './registration-policy.ts';

@@ -41,6 +41,9 @@ const BY_CODE: Record<ErrorCode, { http: () => ProtocolError | undefined; admin?
   bearer_token_invalid: { http: () => undefined, admin: 401, exit: 1 },
   insufficient_scope: { http: () => undefined, admin: 403, exit: 1 },
   too_many_attempts: { http: () => undefined, admin: 429, exit: 1 },
+  registration_disabled: { http: () => undefined, admin: 409, exit: 1 },
+  initial_access_token_invalid: { http: () => undefined, admin: 422, exit: 1 },
+  initial_access_token_not_found: { http: () => undefined, admin: 404, exit: 1 },
 };
 
 export function databaseUnavailable(cause?: unknown): ServiceUnavailableError {

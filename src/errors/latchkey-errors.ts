@@ -30,7 +30,10 @@ export type ErrorCode =
   | 'request_invalid'
   | 'bearer_token_invalid'
   | 'insufficient_scope'
-  | 'too_many_attempts';
+  | 'too_many_attempts'
+  | 'registration_disabled'
+  | 'initial_access_token_invalid'
+  | 'initial_access_token_not_found';
 
 export abstract class LatchkeyError extends Error {
   abstract readonly code: ErrorCode;
@@ -254,4 +257,36 @@ export class UsageError extends LatchkeyError {
 export class CliError extends LatchkeyError {
   override name = 'CliError';
   readonly code = 'command_failed';
+}
+
+/** A realm whose setup does not enable dynamic client registration: a token for it could never be used. */
+export class RegistrationDisabledError extends LatchkeyError {
+  override name = 'RegistrationDisabledError';
+  readonly code = 'registration_disabled';
+
+  constructor(realm: string) {
+    super(`realm ${realm} does not accept client registrations: set registration.enabled for it in the setup file`);
+  }
+}
+
+/** An initial access token asked for with a lifetime or a use count the rules refuse (src/registration/initial-access-tokens.ts). */
+export class InitialAccessTokenError extends LatchkeyError {
+  override name = 'InitialAccessTokenError';
+  readonly code = 'initial_access_token_invalid';
+  readonly problems: readonly { field: string; message: string }[];
+
+  constructor(problems: readonly { field: string; message: string }[]) {
+    super(problems.map(({ field, message }) => `${field}: ${message}`).join('; '));
+    this.problems = problems;
+  }
+}
+
+/** No initial access token with that id in the realm. */
+export class InitialAccessTokenNotFoundError extends LatchkeyError {
+  override name = 'InitialAccessTokenNotFoundError';
+  readonly code = 'initial_access_token_not_found';
+
+  constructor(realm: string, id: string) {
+    super(`no initial access token ${id} in realm ${realm}`);
+  }
 }

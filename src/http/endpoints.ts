@@ -44,6 +44,9 @@ const ENGINE_ROUTES: readonly { name: string; methods: readonly string[]; kind: 
   { name: 'introspection', methods: ['POST', 'OPTIONS'], kind: 'api' },
   { name: 'revocation', methods: ['POST', 'OPTIONS'], kind: 'api' },
   { name: 'pushed_authorization_request', methods: ['POST', 'OPTIONS'], kind: 'api' },
+  // Dynamic client registration (RFC 7591) and its management (RFC 7592), where the realm enables them.
+  { name: 'registration', methods: ['POST'], kind: 'api' },
+  { name: 'registration', methods: ['GET', 'PUT', 'DELETE'], kind: 'api', suffix: '/:clientId' },
 ];
 // Fixed in the engine, not configurable through `routes`.
 const DISCOVERY_PATHS = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];

@@ -16,8 +16,16 @@ import { findClient } from '../store/client.repository.ts';
  * lookup that a known one does not, and time would tell them apart.
  * Changes made by this process (src/clients/client-changes.ts) take effect
  * here at once. A disabled client is an unknown one.
- * Registration is disabled, so writes never come.
+ *
+ * Writes come only from dynamic client registration, in realms that enable
+ * it (src/oidc/client-registration.ts `clientWrites`); elsewhere they are
+ * refused. A write forgets what this process cached of the client at once.
  */
+export interface ClientWrites {
+  upsert(id: string, metadata: AdapterPayload): Promise<void>;
+  destroy(id: string): Promise<void>;
+}
+
 export class ClientAdapter implements Adapter {
   readonly #db: Db;
   readonly #realm: string;
@@ -30,16 +38,20 @@ export class ClientAdapter implements Adapter {
   static readonly MAX_UNKNOWN = 10_000;
 
   readonly #onLoad: (metadata: Record<string, unknown>) => void;
+  readonly #writes: ClientWrites | undefined;
 
-  constructor(db: Db, realm: string, { ttlMs = 5_000, now = Date.now, onLoad = () => {}, changes }: {
+  constructor(db: Db, realm: string, { ttlMs = 5_000, now = Date.now, onLoad = () => {}, changes, writes }: {
     ttlMs?: number;
     now?: () => number;
     changes?: ClientChanges | undefined;
     /** Sees every client's metadata before oidc-provider validates it. */
     onLoad?: (metadata: Record<string, unknown>) => void;
+    /** Registration's store and removal of clients; without it, writes are refused. */
+    writes?: ClientWrites | undefined;
   } = {}) {
     this.#onLoad = onLoad;
     this.#changes = changes;
+    this.#writes = writes;
     this.#db = db;
     this.#realm = realm;
     this.#ttlMs = ttlMs;
@@ -77,8 +89,23 @@ export class ClientAdapter implements Adapter {
     return metadata;
   }
 
-  async upsert(): Promise<void> { throw new errors.InvalidRequest('client registration is not supported'); }
-  async destroy(): Promise<void> { throw new errors.InvalidRequest('client registration is not supported'); }
+  async upsert(id: string, metadata: AdapterPayload): Promise<void> {
+    if (!this.#writes) throw new errors.InvalidRequest('client registration is not supported');
+    this.#forget(id);
+    await this.#writes.upsert(id, metadata);
+  }
+
+  async destroy(id: string): Promise<void> {
+    if (!this.#writes) throw new errors.InvalidRequest('client registration is not supported');
+    this.#forget(id);
+    await this.#writes.destroy(id);
+  }
+
+  #forget(id: string): void {
+    this.#cache.delete(id);
+    this.#unknown.delete(id);
+  }
+
   async consume(): Promise<void> { /* clients are never consumed */ }
   async findByUid(): Promise<undefined> { return undefined; }
   async findByUserCode(): Promise<undefined> { return undefined; }

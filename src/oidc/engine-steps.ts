@@ -46,6 +46,11 @@ import {
  *   JwtVerifier                        a verified JWT's jti and exp remembered until exp; liveness still read every time (src/oidc/jwt-verifier.ts)
  *   refuseAccessTokensAsIdTokenHints   an at+jwt is never taken as an id_token_hint (RFC 9068 §2.1, OIDC Core §3.1.2.1)
  *
+ * Dynamic client registration, where a realm enables it (src/oidc/client-registration.ts):
+ *   latchkeyRealmPolicy                the realm's policy and the client rulebook before the engine validates (RFC 7591 §2, §3.2.2)
+ *   storeRegistration                  one initial-access-token use spent per stored client, in the same transaction
+ *   withoutStoredSecret                read and update answers never carry the stored digest (RFC 7592 §3)
+ *
  * The password grant, opt-in per client (src/oidc/password-grant.ts):
  *   installPasswordGrant               RFC 6749 §4.3 with the sign-in page's argon2id and brakes
  *

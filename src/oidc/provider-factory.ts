@@ -13,6 +13,10 @@ import type { ClientAuthLimiters } from '../rate-limits/client-auth-limiters.ts'
 import { AUTHORISATION_SCOPES, authorisationClaims } from './authorisation-claims.ts';
 import { ClientAdapter } from './client-adapter.ts';
 import type { ClientChanges } from '../clients/client-changes.ts';
+import { clientRegistration, type ClientRegistration } from './client-registration.ts';
+import type { ClientService } from '../clients/client-service.ts';
+import type { RegistrationPolicy } from '../config/index.ts';
+import type { InitialAccessTokens } from '../registration/initial-access-tokens.ts';
 import { installClientAuthentication } from './client-authentication.ts';
 import {
   advertiseGrantTypeWhenUsed, capRefreshTokenAtGrant, introspectionPolicy, refuseUndeclaredClientCredentialsScopes,
@@ -45,6 +49,8 @@ export interface RealmSettings {
   branding?: Record<string, string | undefined> | undefined;
   /** Public clients listing `password` may use it (src/oidc/password-grant.ts); confidential ones only otherwise. */
   passwordGrantForPublicClients?: boolean | undefined;
+  /** Dynamic client registration's policy (src/config/registration-policy.ts); off when absent. */
+  registration?: RegistrationPolicy | undefined;
 }
 
 /** HTML that oidc-provider renders itself; supplied by the HTTP layer. */
@@ -87,6 +93,8 @@ export interface ProviderDeps {
   resourceServers: ResourceServerDirectory;
   /** A person's password checked with the sign-in brakes, for the password grant (src/accounts/password-sign-in.ts). */
   signIn: PasswordGrantDeps['signIn'];
+  /** For dynamic client registration, where the realm enables it (src/oidc/client-registration.ts). */
+  registration?: { clients: ClientService; initialAccessTokens: InitialAccessTokens } | undefined;
 }
 
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
@@ -123,7 +131,10 @@ function realmScopes(known: readonly string[]): { set: ReadonlySet<string>; lear
 export function createProvider(deps: ProviderDeps): Provider {
   const { db, realm } = deps;
   const scopes = realmScopes(deps.knownScopes ?? []);
-  const clientAdapter = new ClientAdapter(db, realm.name, { ttlMs: deps.clientCacheTtlMs ?? 5_000, onLoad: scopes.learn, changes: deps.clientChanges });
+  const registration = realm.registration === undefined ? undefined : registrationFor(realm.name, realm.registration, deps.registration, scopes.learn);
+  const clientAdapter = new ClientAdapter(db, realm.name, {
+    ttlMs: deps.clientCacheTtlMs ?? 5_000, onLoad: scopes.learn, changes: deps.clientChanges, writes: registration?.clientWrites,
+  });
   const ttl = (kind: keyof TokenLifetimes) =>
     (_ctx: unknown, _token: unknown, client?: { ttl?: unknown }) => lifetimeFor(kind, realm.lifetimes, client?.ttl);
   // An access token for a resource server lives as long as its policy says, when it says (src/oidc/resource-indicators.ts).
@@ -173,6 +184,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     // Access tokens may be JWTs, which stay introspectable and revocable (src/oidc/structured-access-tokens.ts).
     adapter: (model: string) => {
       if (model === 'Client') return clientAdapter;
+      // Registration's tokens, in realms that enable it; registration access tokens are stored like other tokens, as digests.
+      if (model === 'InitialAccessToken' && registration) return registration.initialAccessTokenAdapter;
       const payloads = new PayloadAdapter(db, realm.name, model, { lookups: deps.lookups });
       if (ACCESS_TOKEN_MODELS.has(model)) return new JwtAwareAdapter(payloads, jwtHandles, jwtVerifier);
       if (model !== 'RefreshToken') return payloads;
@@ -242,6 +255,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         logoutSource: deps.pages.logoutSource,
         postLogoutSuccessSource: deps.pages.postLogoutSuccessSource,
       },
+      // RFC 7591/7592 where the realm's setup enables it, with initial access tokens (src/oidc/client-registration.ts).
+      ...registration?.features,
     },
 
     // Only the code flow (RFC 9700 §2.1.2: no implicit, no hybrid).
@@ -325,11 +340,23 @@ export function createProvider(deps: ProviderDeps): Provider {
   });
   advertiseGrantTypeWhenUsed(provider, PASSWORD_GRANT, () => someClientHasGrantType(db, realm.name, PASSWORD_GRANT));
 
+  registration?.install(provider);
+
   installClientAuthentication(provider, {
     realm: realm.name, secrets: deps.secrets, limiters: deps.clientAuthLimiters, renderError: deps.pages.renderError,
   });
 
   return provider;
+}
+
+function registrationFor(
+  realm: string,
+  policy: RegistrationPolicy,
+  services: ProviderDeps['registration'],
+  learnScopes: (metadata: Record<string, unknown>) => void,
+): ClientRegistration {
+  if (!services) throw new Error(`realm ${realm} enables registration, and its provider was given no client service`);
+  return clientRegistration({ realm, policy, clients: services.clients, initialAccessTokens: services.initialAccessTokens, learnScopes });
 }
 
 function publishedAlgs(keys: KeySet): string[] {

@@ -47,6 +47,8 @@ const KEYCLOAK_ROUTES = {
   jwks: '/protocol/openid-connect/certs',
   end_session: '/protocol/openid-connect/logout',
   pushed_authorization_request: '/protocol/openid-connect/ext/par/request',
+  // Keycloak's OIDC client registration endpoint (RFC 7591), where the realm enables registration.
+  registration: '/clients-registrations/openid-connect',
 } as const;
 
 const OKTA_ROUTES = {

@@ -1,4 +1,4 @@
-import type { LatchkeyConfig, RealmDeclaration } from '../config/index.ts';
+import { registrationPolicyOf, type LatchkeyConfig, type RealmDeclaration } from '../config/index.ts';
 import type { RealmSettings } from './provider-factory.ts';
 import { issuerAt, realmLayout } from './realm-layouts.ts';
 import { resolveLifetimes } from './token-lifetimes.ts';
@@ -17,7 +17,7 @@ import { resolveLifetimes } from './token-lifetimes.ts';
  * good at each of its issuers; a JWT only at the issuer that signed it.
  */
 export function realmList(config: LatchkeyConfig): RealmSettings[] {
-  const declared: readonly Pick<RealmDeclaration, 'name' | 'layout' | 'aliases' | 'ttl' | 'branding' | 'allow_password_grant_for_public_clients'>[] = config.setup.realms.some((r) => r.name === 'default')
+  const declared: readonly Pick<RealmDeclaration, 'name' | 'layout' | 'aliases' | 'ttl' | 'branding' | 'allow_password_grant_for_public_clients' | 'registration'>[] = config.setup.realms.some((r) => r.name === 'default')
     ? config.setup.realms
     : [{ name: 'default' }, ...config.setup.realms];
   return declared.flatMap((realm) => [realm.layout, ...realm.aliases ?? []].map((declaredLayout) => {
@@ -30,6 +30,7 @@ export function realmList(config: LatchkeyConfig): RealmSettings[] {
       lifetimes: resolveLifetimes(realm.ttl),
       branding: realm.branding,
       passwordGrantForPublicClients: realm.allow_password_grant_for_public_clients ?? false,
+      registration: registrationPolicyOf(realm.registration),
     };
   }));
 }

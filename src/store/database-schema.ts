@@ -1,4 +1,5 @@
 import type { ClientTable } from './client.table.ts';
+import type { InitialAccessTokenTable } from './initial-access-token.table.ts';
 import type { OidcPayloadTable } from './oidc-payload.table.ts';
 import type { ResourceServerTable } from './resource-server.table.ts';
 import type { UserTable } from './user.table.ts';
@@ -8,4 +9,5 @@ export interface DatabaseSchema {
   clients: ClientTable;
   users: UserTable;
   resource_servers: ResourceServerTable;
+  initial_access_tokens: InitialAccessTokenTable;
 }

@@ -88,9 +88,9 @@ t.test('hostile ids find nothing and never throw', async (t) => {
   t.ok(await adapter.find('web1'), 'the real client is still served');
 });
 
-t.test('registration writes are refused', async (t) => {
+t.test('registration writes are refused where registration is off', async (t) => {
   const adapter = new ClientAdapter(db, 'default');
-  await t.rejects(adapter.upsert(), { name: 'InvalidRequest', error: 'invalid_request' });
-  await t.rejects(adapter.destroy(), { name: 'InvalidRequest', error: 'invalid_request' });
+  await t.rejects(adapter.upsert('web1', { client_id: 'web1' }), { name: 'InvalidRequest', error: 'invalid_request' });
+  await t.rejects(adapter.destroy('web1'), { name: 'InvalidRequest', error: 'invalid_request' });
   t.ok(await adapter.find('web1'), 'and nothing was removed');
 });
