@@ -31,7 +31,20 @@ export class UnitAwareDialect implements Dialect {
   }
 
   createQueryCompiler(): QueryCompiler { return this.#inner.createQueryCompiler(); }
-  createAdapter(): DialectAdapter { return this.#inner.createAdapter(); }
+  /**
+   * Says the driver takes several connections, even PGlite's: kysely's own
+   * mutex for a single-connection dialect would be taken by a unit's next
+   * query too, behind a request that waits for the connection the unit
+   * holds, and both would wait forever. The serial driver
+   * (src/store/pglite-dialect.ts) already hands PGlite's one connection to
+   * one caller at a time, and a unit's queries use the connection it holds.
+   */
+  createAdapter(): DialectAdapter {
+    const adapter = this.#inner.createAdapter();
+    return new Proxy(adapter, {
+      get: (target, property, receiver) => (property === 'supportsMultipleConnections' ? true : Reflect.get(target, property, receiver)),
+    });
+  }
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector { return this.#inner.createIntrospector(db); }
 }
 
