@@ -14,6 +14,7 @@ import { StartupError } from './errors/index.ts';
 import { buildApp, ASSETS_PATH, type MountedRealm } from './http/build-app.ts';
 import { createProviderPages } from './http/provider-pages.ts';
 import { loadServerSecrets, type ServerSecrets } from './keys/server-secrets.ts';
+import { KeyAdministration } from './keys/key-administration.ts';
 import { keyOptionsOf, loadKeySet, type KeySet } from './keys/signing-keys.ts';
 import { startSweeper } from './oidc/expired-payload-sweeper.ts';
 import { interactionClaims } from './oidc/interaction-claims.ts';
@@ -23,6 +24,7 @@ import { findClientCredentials } from './oidc/structured-access-tokens.ts';
 import { createClientAuthLimiters } from './rate-limits/client-auth-limiters.ts';
 import { createLoginLimiters } from './rate-limits/login-limiters.ts';
 import { realmList } from './oidc/realm-list.ts';
+import { longestSignedTokenLifetime } from './oidc/signed-token-lifetime.ts';
 import { applySetup } from './realms/realm-setup.ts';
 import { ResourceServerService } from './resource-servers/resource-server-service.ts';
 import { openDatabase, type Database } from './store/database.ts';
@@ -172,7 +174,12 @@ export async function assembleLatchkey(
     const adminRealm = realms.find((realm) => realm.settings.name === ADMIN_REALM)!;
     const adminApp = config.admin === undefined ? undefined : parts.own('admin app', await buildAdminApp({
       logger,
-      services: { clients: services.clients, accounts: services.accounts, realms: servedRealms(realmSettings) },
+      services: {
+        clients: services.clients,
+        accounts: services.accounts,
+        realms: servedRealms(realmSettings),
+        keys: new KeyAdministration({ config, longestSignedTokenLifetime: () => longestSignedTokenLifetime(realmSettings, config.setup, services) }),
+      },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),
         layoutAudience: adminRealm.settings.layout.defaultAudience,

@@ -2,6 +2,7 @@ import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import { RealmNotFoundError } from '../errors/index.ts';
+import type { KeyAdministration } from '../keys/key-administration.ts';
 import type { AdminPrincipal, AdminScope } from './admin-authentication.ts';
 
 /**
@@ -25,6 +26,16 @@ export interface AdminRoute<S extends RouteSchemas = RouteSchemas> {
   url: string;
   /** admin:read routes only read; admin:write routes run in one unit of work (all or nothing). */
   scope: AdminScope;
+  /**
+   * Why this admin:write route opens no unit of work of the request: it
+   * writes no database (key files), or its service runs its own transaction
+   * (re-applying the setup file, as at start). On the embedded database a
+   * unit holds the one connection, and kysely queues its own queries behind
+   * a mutex another request may hold while it waits for that connection:
+   * a unit must not read through the query builder while other requests
+   * wait, so a route that needs no unit must not hold one.
+   */
+  outsideUnitOfWork?: string;
   operationId: string;
   summary: string;
   description?: string;
@@ -53,6 +64,7 @@ export interface AdminServices {
   clients: ClientService;
   accounts: AccountService;
   realms: readonly ServedRealm[];
+  keys: KeyAdministration;
 }
 
 /** A realm as served: its issuers (one per layout, its aliases included). */

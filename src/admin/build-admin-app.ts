@@ -125,7 +125,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
       handler: async (request, reply) => {
         const input = { params: request.params, query: request.query, body: request.body, principal: principals.get(request)! } as Parameters<AdminRoute['handle']>[0];
         const work = () => route.handle(input, deps.services);
-        const answer = route.scope === 'admin:write' ? await inUnitOfWork(deps.unitOfWork, work) : await work();
+        const answer = route.scope === 'admin:write' && route.outsideUnitOfWork === undefined ? await inUnitOfWork(deps.unitOfWork, work) : await work();
         reply.code(answer.status).headers(answer.headers ?? {});
         return answer.status === 204 ? reply.send() : reply.send(answer.body);
       },

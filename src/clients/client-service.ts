@@ -5,7 +5,7 @@ import {
 import type { Db } from '../store/database.ts';
 import { ClientDefinitionError, ClientExistsError, ClientNotFoundError } from '../errors/index.ts';
 import {
-  deleteClient, findClient, insertClient, listClients, listClientsPage, updateClient, upsertClient, type StoredClient,
+  countClients, deleteClient, findClient, insertClient, listClients, listClientsPage, updateClient, upsertClient, type StoredClient,
 } from '../store/client.repository.ts';
 import { deleteGrantsOfClient } from '../store/oidc-payload.repository.ts';
 import { digestGeneratedSecret, generateClientSecret, isStoredSecretForm } from './client-secrets.ts';
@@ -118,6 +118,10 @@ export class ClientService {
 
   async list(realm: string): Promise<StoredClient[]> {
     return listClients(this.#db, realm);
+  }
+
+  async count(realm: string): Promise<number> {
+    return countClients(this.#db, realm);
   }
 
   /** One page of the realm's clients in client_id order, starting after `after` (keyset pagination). */
