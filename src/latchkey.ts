@@ -9,7 +9,7 @@ import { createPasswordHasher, type PasswordHasher } from './accounts/password-h
 import { PasswordSignIn } from './accounts/password-sign-in.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
 import { ClientService } from './clients/client-service.ts';
-import { ADMIN_REALM, describeKeycloakImport, needsAttention, type LatchkeyConfig } from './config/index.ts';
+import { ADMIN_REALM, readSetupFile, type LatchkeyConfig } from './config/index.ts';
 import { StartupError } from './errors/index.ts';
 import { buildApp, ASSETS_PATH, type MountedRealm } from './http/build-app.ts';
 import { createProviderPages } from './http/provider-pages.ts';
@@ -25,7 +25,8 @@ import { createClientAuthLimiters } from './rate-limits/client-auth-limiters.ts'
 import { createLoginLimiters } from './rate-limits/login-limiters.ts';
 import { realmList } from './oidc/realm-list.ts';
 import { longestSignedTokenLifetime } from './oidc/signed-token-lifetime.ts';
-import { applySetup } from './realms/realm-setup.ts';
+import { RealmConfigurations } from './realms/realm-configuration.ts';
+import { SetupApplication } from './realms/setup-application.ts';
 import { ResourceServerService } from './resource-servers/resource-server-service.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, migrationStatus } from './store/migrator.ts';
@@ -106,13 +107,9 @@ export async function assembleLatchkey(
   const parts = new Parts();
   try {
     const services = await openParts(parts, config, logger, { inMemory, embeddedImage, role: 'server' });
-    const reports = await applySetup(config.setup, services);
-    for (const report of reports) logger.info(report, 'declarative setup applied');
-    if (config.setup.keycloak) {
-      // Once per start: what of the Keycloak export LATCHKEY_CONFIG names was not imported, and why.
-      const level = needsAttention(config.setup.keycloak) ? 'warn' : 'info';
-      logger[level]({ keycloak: describeKeycloakImport(config.setup.keycloak) }, 'Keycloak realm export translated');
-    }
+    // The start and the admin API's re-apply go through the same service: one reading, one validation, one report.
+    const setupApplication = new SetupApplication({ config, services, readSetup: () => readSetupFile(config), logger });
+    await setupApplication.atStart();
 
     const realmSettings = realmList(config);
     // The brakes live as long as the process: providers are rebuilt on every key rotation.
@@ -179,6 +176,8 @@ export async function assembleLatchkey(
         accounts: services.accounts,
         realms: servedRealms(realmSettings),
         keys: new KeyAdministration({ config, longestSignedTokenLifetime: () => longestSignedTokenLifetime(realmSettings, config.setup, services) }),
+        realmConfigurations: new RealmConfigurations({ config, realms, keys: () => keys, ...services }),
+        setup: setupApplication,
       },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),

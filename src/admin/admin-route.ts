@@ -3,6 +3,8 @@ import type { AccountService } from '../accounts/account-service.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import { RealmNotFoundError } from '../errors/index.ts';
 import type { KeyAdministration } from '../keys/key-administration.ts';
+import type { RealmConfigurations } from '../realms/realm-configuration.ts';
+import type { SetupApplication } from '../realms/setup-application.ts';
 import type { AdminPrincipal, AdminScope } from './admin-authentication.ts';
 
 /**
@@ -24,8 +26,13 @@ export interface AdminRoute<S extends RouteSchemas = RouteSchemas> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Fastify's form: `/v1/realms/:realm/clients/:clientId`. */
   url: string;
-  /** admin:read routes only read; admin:write routes run in one unit of work (all or nothing). */
-  scope: AdminScope;
+  /**
+   * admin:read routes only read; admin:write routes run in one unit of work
+   * (all or nothing). `none`: answered without a token, allowed only for
+   * static documentation (a GET whose handler gets no services: it has no
+   * data to show).
+   */
+  scope: AdminScope | 'none';
   /**
    * Why this admin:write route opens no unit of work of the request: it
    * writes no database (key files), or its service runs its own transaction
@@ -65,6 +72,8 @@ export interface AdminServices {
   accounts: AccountService;
   realms: readonly ServedRealm[];
   keys: KeyAdministration;
+  realmConfigurations: RealmConfigurations;
+  setup: SetupApplication;
 }
 
 /** A realm as served: its issuers (one per layout, its aliases included). */

@@ -4,7 +4,10 @@ import { adminRoute, type AdminRoute } from './admin-route.ts';
 import { clientRoutes } from './client-routes.ts';
 import { keyRoutes } from './key-routes.ts';
 import { openApiDocument } from './openapi-document.ts';
+import { realmConfigurationRoutes } from './realm-configuration-routes.ts';
 import { realmRoutes } from './realm-routes.ts';
+import { REFERENCE_PAGE } from './reference-page.ts';
+import { setupRoutes } from './setup-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 /**
@@ -19,6 +22,21 @@ import { userRoutes } from './user-routes.ts';
  * keys, realm configuration, registration tokens, audit events; each a
  * `*-routes.ts` next to these, listed here.
  */
+/** The browsable reference (src/admin/reference-page.ts): static, so served without a token; the document it loads needs one. */
+const referenceRoute = adminRoute({
+  method: 'GET',
+  url: '/reference',
+  scope: 'none',
+  operationId: 'getReferencePage',
+  summary: 'A browsable reference of this API (HTML)',
+  description: 'A self-contained page that loads /openapi.json with a bearer token pasted into it, and renders the operations. It carries no data itself.',
+  tag: 'meta',
+  schema: { response: { 200: Type.String() } },
+  async handle() {
+    return { status: 200, body: REFERENCE_PAGE.html, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': REFERENCE_PAGE.csp } };
+  },
+});
+
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 let document: Record<string, unknown> | undefined;
@@ -37,4 +55,4 @@ const openApiRoute = adminRoute({
   },
 });
 
-export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...keyRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, referenceRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...keyRoutes, ...realmConfigurationRoutes, ...setupRoutes];

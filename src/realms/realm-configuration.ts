@@ -4,7 +4,7 @@ import type { ClientService } from '../clients/client-service.ts';
 import type { LatchkeyConfig, ResourceServerDeclaration } from '../config/index.ts';
 import { RealmNotFoundError } from '../errors/index.ts';
 import type { KeySet } from '../keys/signing-keys.ts';
-import { engineFeatures, engineScopes } from '../oidc/engine-configuration.ts';
+import { engineEndpoints, engineFeatures, engineScopes } from '../oidc/engine-configuration.ts';
 import type { RealmSettings } from '../oidc/provider-factory.ts';
 import type { TokenLifetimes } from '../oidc/token-lifetimes.ts';
 import type { ResourceServerService } from '../resource-servers/resource-server-service.ts';
@@ -81,14 +81,14 @@ export class RealmConfigurations {
     const keySet = keys();
     return {
       realm: name,
-      issuers: mounted.map(({ settings: layout }, i) => ({
+      issuers: mounted.map(({ settings: layout, provider }, i) => ({
         issuer: layout.issuer,
         layout: layout.layout.kind,
         mount_path: layout.mountPath,
         alias: i > 0,
         discovery: `${layout.issuer}/.well-known/openid-configuration`,
         default_audience: layout.layout.defaultAudience,
-        endpoints: Object.fromEntries(Object.entries(layout.layout.routes).map(([endpoint, path]) => [endpoint, `${layout.issuer}${String(path)}`])),
+        endpoints: Object.fromEntries(Object.entries(engineEndpoints(provider)).map(([endpoint, path]) => [endpoint, `${layout.issuer}${path}`])),
       })),
       token_lifetimes: { ...settings.lifetimes },
       password_grant_for_public_clients: settings.passwordGrantForPublicClients ?? false,

@@ -92,10 +92,10 @@ t.test('two rotations at once: one stages, the other is refused', async (t) => {
 t.test('a rotation through the API: the JWKS changes when the staged key\'s time comes; tokens signed before still verify', async (t) => {
   const before = await idToken();
   const oldKid = kidOf(before);
-  // Long enough, on a busy machine (a code flow with argon2id can take seconds), to see the new key published while the old one signs.
-  const rotated = await write('/v1/keys/rotations', { algorithms: ['RS256'], delay_seconds: 8 });
+  // Long enough, on a busy machine (a code flow with argon2id can take seconds there), to see the new key published while the old one signs.
+  const rotated = await write('/v1/keys/rotations', { algorithms: ['RS256'], delay_seconds: 20 });
   t.equal(rotated.status, 201, rotated.text);
-  t.match(rotated.json, { delay_seconds: 8, staged: [{ alg: 'RS256', replaces: [oldKid] }] });
+  t.match(rotated.json, { delay_seconds: 20, staged: [{ alg: 'RS256', replaces: [oldKid] }] });
   t.equal(rotated.json.warning, undefined, 'a delay longer than the JWKS max-age plus the check interval: no warning');
   const newKid = rotated.json.staged[0].kid as string;
   t.match((await keys()).find((k) => k.kid === newKid), { status: 'next', signs: false });
