@@ -12,12 +12,14 @@ import { KeyChangeRefusedError } from '../errors/index.ts';
  * of one server, between servers sharing the folder, and against the CLI.
  *
  * A holder that died (killed mid-rotation) leaves its file behind: a lock
- * older than STALE_MS is taken over. A change takes well under a second
- * (an RSA key and a few small files), so that cannot cut a live one short.
+ * older than STALE_MS is taken over. A change takes about a second (an RSA
+ * key, a few small files, and for a rotation the token lifetimes read from
+ * the database, which the CLI opens first), so minutes cannot cut a live
+ * one short; until then a second change is refused naming the file.
  */
 export const LOCK_FILE = 'key-change.lock';
 
-const STALE_MS = 60_000;
+const STALE_MS = 5 * 60_000;
 /** How long a second change waits for the first before it is refused, and how often it looks. */
 const WAIT_MS = 10_000;
 const RETRY_MS = 50;
