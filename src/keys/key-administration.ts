@@ -1,11 +1,11 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { LatchkeyConfig } from '../config/index.ts';
 import { KeyChangeRefusedError } from '../errors/index.ts';
 import { keyAlgorithmFor, type SigningAlgorithm } from './algorithms.ts';
 import { withKeyChangeLock } from './key-lock.ts';
 import { readKeyState, writeKeyState, type KeyStatus } from './key-state.ts';
-import { keyOptionsOf, loadKeySet, writeNewKey, type KeySet, type SigningKey } from './signing-keys.ts';
+import { generatePrivateKey, keyIdOf, keyOptionsOf, loadKeySet, writeNewKey, type KeySet, type SigningKey } from './signing-keys.ts';
 
 /**
  * The rules of key administration, for `latchkey keys …` and the admin API
@@ -131,17 +131,30 @@ export class KeyAdministration {
       const activatesAt = new Date(now.getTime() + delay * 1000);
       const dropAt = new Date(activatesAt.getTime() + (settings.checkSeconds + longestToken + settings.jwksMaxAgeSeconds) * 1000);
 
-      const state = await readKeyState(keysDir);
+      const before = await readKeyState(keysDir);
+      const state = structuredClone(before);
       const rotation: Rotation = { delay_seconds: delay, activates_at: activatesAt.toISOString(), drop_at: dropAt.toISOString(), staged: [] };
+      const added: { alg: SigningAlgorithm; privateKey: KeyObject }[] = [];
       for (const alg of algs) {
-        const file = await this.#writeKey(alg, now);
-        const added = (await this.#keySet(false)).all.find((k) => k.source === file)!;
-        state.keys[added.kid] = { activates_at: rotation.activates_at };
+        const privateKey = generatePrivateKey(alg);
+        const kid = await keyIdOf(privateKey);
+        state.keys[kid] = { activates_at: rotation.activates_at };
         const replaced = signers.filter((k) => k.alg === alg);
         for (const old of replaced) state.keys[old.kid] = { ...state.keys[old.kid], retires_at: rotation.activates_at, drop_at: rotation.drop_at };
-        rotation.staged.push({ alg, kid: added.kid, replaces: replaced.map((k) => k.kid) });
+        rotation.staged.push({ alg, kid, replaces: replaced.map((k) => k.kid) });
+        added.push({ alg, privateKey });
       }
+      // The schedule first, the key files after: a server re-reading the folder
+      // in between must never find a new key without its schedule, which it
+      // would take for an active key and sign with before relying parties have it.
       await writeKeyState(keysDir, state);
+      try {
+        for (const { alg, privateKey } of added) await this.#writeKey(alg, now, privateKey);
+      } catch (error) {
+        // Without its new key, the schedule would retire the old one with no successor.
+        await writeKeyState(keysDir, before);
+        throw error;
+      }
       if (delay < settings.jwksMaxAgeSeconds + settings.checkSeconds) {
         rotation.warning = `a delay of ${delay} s is shorter than the JWKS cache max-age plus the check interval; relying parties may not have the new key when it starts signing`;
       }
@@ -153,11 +166,14 @@ export class KeyAdministration {
     return loadKeySet(keyOptionsOf(this.#config, { generate }));
   }
 
-  async #writeKey(alg: SigningAlgorithm, now: Date): Promise<string> {
-    const name = `signing-${alg.toLowerCase()}-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}.pem`;
-    const file = await writeNewKey(this.#config.keysDir, name, alg);
-    if (!file) throw new KeyChangeRefusedError('name-taken', `a key file named ${name} already exists; try again in a second`, alg);
-    return file;
+  /** A new key file named after its algorithm and time; a second one within the same second (a generate, then a rotate, by a script) gets a suffix. */
+  async #writeKey(alg: SigningAlgorithm, now: Date, privateKey?: KeyObject): Promise<string> {
+    const stem = `signing-${alg.toLowerCase()}-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+    for (let attempt = 1; attempt <= 10; attempt += 1) {
+      const file = await writeNewKey(this.#config.keysDir, `${stem}${attempt === 1 ? '' : `-${attempt}`}.pem`, alg, privateKey);
+      if (file) return file;
+    }
+    throw new KeyChangeRefusedError('name-taken', `key files named ${stem}*.pem already exist; try again in a second`, alg);
   }
 
   #view(key: SigningKey): KeyView {

@@ -70,6 +70,11 @@ t.test('generate: for an algorithm without a key; one that has one is a 409, an 
   t.match(unknown.json.errors, [{ field: 'alg' }]);
   t.equal((await write('/v1/keys', {})).status, 400, 'alg is required');
   t.equal((await keys()).filter((k) => k.alg === 'EdDSA').length, 1, 'one EdDSA key, after all that');
+
+  // A script that generates and rotates at once: key files are named by the second, and the second one takes a suffix.
+  const rotated = await write('/v1/keys/rotations', { algorithms: ['EdDSA'], delay_seconds: 3600 });
+  t.equal(rotated.status, 201, `a rotation right after the generation: ${rotated.text}`);
+  t.match((await keys()).find((k) => k.kid === rotated.json.staged[0].kid), { alg: 'EdDSA', status: 'next' });
 });
 
 t.test('two rotations at once: one stages, the other is refused', async (t) => {
@@ -77,8 +82,8 @@ t.test('two rotations at once: one stages, the other is refused', async (t) => {
   t.same(answers.map((a) => a.status).sort(), [201, 409], `statuses ${answers.map((a) => a.status).join(', ')}`);
   const refused = answers.find((a) => a.status === 409)!;
   t.match(refused.json.detail, /a rotation is already staged for ES256/);
-  const staged = (await keys()).filter((k) => k.status === 'next');
-  t.equal(staged.length, 1, 'one staged key');
+  const staged = (await keys()).filter((k) => k.status === 'next' && k.alg === 'ES256');
+  t.equal(staged.length, 1, 'one staged ES256 key');
   const accepted = answers.find((a) => a.status === 201)!.json;
   t.equal(staged[0]!.kid, accepted.staged[0].kid, 'the one the accepted rotation named');
   t.equal(staged[0]!.activates_at, accepted.activates_at);
