@@ -107,6 +107,7 @@ t.test('a rotation through the API: the JWKS changes when the staged key\'s time
 
   t.ok(await waitFor(async () => (await publishedKids()).includes(newKid)), 'the new key is published before it signs');
   t.ok((await publishedKids()).includes(oldKid), 'the old one too');
+  t.equal((await publishedKids())[0], oldKid, 'listed first, as the signer of its algorithm');
   t.equal(kidOf(await idToken()), oldKid, 'the old key still signs');
 
   // The schedule runs on the server's clock (Date.now() in src/keys), which no test can move.
@@ -116,6 +117,7 @@ t.test('a rotation through the API: the JWKS changes when the staged key\'s time
     return kidOf(token) === newKid ? token : undefined;
   }, { intervalMs: 100 });
   t.ok(after, 'new ID tokens are signed with the new key');
+  t.equal((await publishedKids())[0], newKid, 'the JWKS changed: the new key is listed first now');
   t.ok(await verifies(before), 'a token signed before the rotation still verifies against the JWKS');
   t.ok(after && await verifies(after), 'and one signed after it');
   t.match((await keys()).find((k) => k.kid === oldKid), { status: 'retired', signs: false }, 'the old key is retired, still published');
