@@ -10,11 +10,12 @@ import { PasswordSignIn } from './accounts/password-sign-in.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
 import { ClientChanges } from './clients/client-changes.ts';
 import { ClientService } from './clients/client-service.ts';
-import { ADMIN_REALM, describeKeycloakImport, needsAttention, type LatchkeyConfig } from './config/index.ts';
+import { ADMIN_REALM, readSetupFile, type LatchkeyConfig } from './config/index.ts';
 import { StartupError } from './errors/index.ts';
 import { buildApp, ASSETS_PATH, type MountedRealm } from './http/build-app.ts';
 import { createProviderPages } from './http/provider-pages.ts';
 import { loadServerSecrets, type ServerSecrets } from './keys/server-secrets.ts';
+import { KeyAdministration } from './keys/key-administration.ts';
 import { keyOptionsOf, loadKeySet, type KeySet } from './keys/signing-keys.ts';
 import { startSweeper } from './oidc/expired-payload-sweeper.ts';
 import { interactionClaims } from './oidc/interaction-claims.ts';
@@ -28,7 +29,9 @@ import { countEngineAnswers } from './metrics/engine-metrics.ts';
 import { LatchkeyMetrics } from './metrics/latchkey-metrics.ts';
 import { requestMetricsHook } from './metrics/request-metrics.ts';
 import { realmList } from './oidc/realm-list.ts';
-import { applySetup } from './realms/realm-setup.ts';
+import { longestSignedTokenLifetime } from './oidc/signed-token-lifetime.ts';
+import { RealmConfigurations } from './realms/realm-configuration.ts';
+import { SetupApplication } from './realms/setup-application.ts';
 import { ResourceServerService } from './resource-servers/resource-server-service.ts';
 import { IssuedAdministration } from './tokens/issued-administration.ts';
 import { InitialAccessTokens } from './registration/initial-access-tokens.ts';
@@ -119,13 +122,9 @@ export async function assembleLatchkey(
   const parts = new Parts();
   try {
     const services = await openParts(parts, config, logger, { inMemory, embeddedImage, role: 'server' });
-    const reports = await applySetup(config.setup, services);
-    for (const report of reports) logger.info(report, 'declarative setup applied');
-    if (config.setup.keycloak) {
-      // Once per start: what of the Keycloak export LATCHKEY_CONFIG names was not imported, and why.
-      const level = needsAttention(config.setup.keycloak) ? 'warn' : 'info';
-      logger[level]({ keycloak: describeKeycloakImport(config.setup.keycloak) }, 'Keycloak realm export translated');
-    }
+    // The start and the admin API's re-apply go through the same service: one reading, one validation, one report.
+    const setupApplication = new SetupApplication({ config, services, readSetup: () => readSetupFile(config), logger });
+    await setupApplication.atStart();
 
     const realmSettings = realmList(config);
     // One registry per Latchkey; with LATCHKEY_METRICS=off nothing below counts anything.
@@ -203,6 +202,9 @@ export async function assembleLatchkey(
         initialAccessTokens: services.initialAccessTokens,
         realms: servedRealms(realmSettings),
         metrics,
+        keys: new KeyAdministration({ config, longestSignedTokenLifetime: () => longestSignedTokenLifetime(realmSettings, config.setup, services) }),
+        realmConfigurations: new RealmConfigurations({ config, realms, keys: () => keys, ...services }),
+        setup: setupApplication,
       },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),

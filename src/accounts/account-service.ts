@@ -4,7 +4,7 @@ import { AccountError, AccountExistsError, AccountNotFoundError, HasherBusyError
 import type { Db } from '../store/database.ts';
 import { deleteAccountPayloads } from '../store/oidc-payload.repository.ts';
 import {
-  deleteUser, findUserById, findUserByLogin, findUserByUsername, insertUser, listUsers, listUsersPage, replacePasswordHash, updateUser,
+  countUsers, deleteUser, findUserById, findUserByLogin, findUserByUsername, insertUser, listUsers, listUsersPage, replacePasswordHash, updateUser,
   type StoredUser,
 } from '../store/user.repository.ts';
 import { usernameProblem } from '../config/index.ts';
@@ -134,6 +134,10 @@ export class AccountService {
 
   async list(realm: string): Promise<StoredUser[]> {
     return listUsers(this.#db, realm);
+  }
+
+  async count(realm: string): Promise<number> {
+    return countUsers(this.#db, realm);
   }
 
   /** One page of the realm's users in username order, starting after `after` (keyset pagination: stable while users are added). */

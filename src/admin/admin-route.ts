@@ -4,6 +4,9 @@ import type { ClientService } from '../clients/client-service.ts';
 import type { InitialAccessTokens } from '../registration/initial-access-tokens.ts';
 import { RealmNotFoundError } from '../errors/index.ts';
 import type { IssuedAdministration } from '../tokens/issued-administration.ts';
+import type { KeyAdministration } from '../keys/key-administration.ts';
+import type { RealmConfigurations } from '../realms/realm-configuration.ts';
+import type { SetupApplication } from '../realms/setup-application.ts';
 import type { AdminPrincipal, AdminScope } from './admin-authentication.ts';
 
 /**
@@ -25,8 +28,19 @@ export interface AdminRoute<S extends RouteSchemas = RouteSchemas> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Fastify's form: `/v1/realms/:realm/clients/:clientId`. */
   url: string;
-  /** admin:read (and admin:metrics) routes only read; admin:write routes run in one unit of work (all or nothing). */
-  scope: AdminScope;
+  /**
+   * admin:read (and admin:metrics) routes only read; admin:write routes run
+   * in one unit of work (all or nothing). `none`: answered without a token,
+   * allowed only for static documentation (a GET whose handler gets no
+   * services: it has no data to show).
+   */
+  scope: AdminScope | 'none';
+  /**
+   * Why this admin:write route opens no unit of work of the request: it
+   * writes no database (key files), or its service runs its own transaction
+   * (re-applying the setup file, as at start).
+   */
+  outsideUnitOfWork?: string;
   operationId: string;
   summary: string;
   description?: string;
@@ -61,6 +75,9 @@ export interface AdminServices {
   /** Prometheus metrics (src/metrics/latchkey-metrics.ts); undefined with LATCHKEY_METRICS=off. */
   metrics?: { exposition(): Promise<string> } | undefined;
   initialAccessTokens: InitialAccessTokens;
+  keys: KeyAdministration;
+  realmConfigurations: RealmConfigurations;
+  setup: SetupApplication;
 }
 
 /** A realm as served: its issuers (one per layout, its aliases included). */

@@ -3,10 +3,14 @@ import { Type } from '@sinclair/typebox';
 import { adminRoute, type AdminRoute } from './admin-route.ts';
 import { clientRoutes } from './client-routes.ts';
 import { issuedRoutes } from './issued-routes.ts';
+import { keyRoutes } from './key-routes.ts';
 import { metricsRoutes } from './metrics-routes.ts';
 import { openApiDocument } from './openapi-document.ts';
+import { realmConfigurationRoutes } from './realm-configuration-routes.ts';
 import { realmRoutes } from './realm-routes.ts';
 import { registrationTokenRoutes } from './registration-token-routes.ts';
+import { REFERENCE_PAGE } from './reference-page.ts';
+import { setupRoutes } from './setup-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 /**
@@ -15,12 +19,24 @@ import { userRoutes } from './user-routes.ts';
  * the OpenAPI document is generated from them, and the authorization matrix
  * (test/admin/authorization-matrix.test.ts) runs every one of them with no
  * token, a token of the wrong scope, a read-only token and a full one, so
- * that a route added here is documented and tested by that alone.
- *
- * Resources to come (issue 12): tokens and grants, sessions and consents,
- * keys, realm configuration, registration tokens, audit events; each a
- * `*-routes.ts` next to these, listed here.
+ * that a route added here is documented and tested by that alone. Each
+ * resource is a `*-routes.ts` next to this file, listed here.
  */
+/** The browsable reference (src/admin/reference-page.ts): static, so served without a token; the document it loads needs one. */
+const referenceRoute = adminRoute({
+  method: 'GET',
+  url: '/reference',
+  scope: 'none',
+  operationId: 'getReferencePage',
+  summary: 'A browsable reference of this API (HTML)',
+  description: 'A self-contained page that loads /openapi.json with a bearer token pasted into it, and renders the operations. It carries no data itself.',
+  tag: 'meta',
+  schema: { response: { 200: Type.String() } },
+  async handle() {
+    return { status: 200, body: REFERENCE_PAGE.html, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': REFERENCE_PAGE.csp } };
+  },
+});
+
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 let document: Record<string, unknown> | undefined;
@@ -40,5 +56,6 @@ const openApiRoute = adminRoute({
 });
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
-  openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...issuedRoutes, ...registrationTokenRoutes, ...metricsRoutes,
+  openApiRoute, referenceRoute, ...realmRoutes, ...realmConfigurationRoutes, ...setupRoutes, ...clientRoutes, ...userRoutes,
+  ...issuedRoutes, ...registrationTokenRoutes, ...keyRoutes, ...metricsRoutes,
 ];

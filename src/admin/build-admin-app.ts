@@ -32,6 +32,7 @@ const trustOneHop = (_address: string, hop: number) => hop === 0;
 /** A JSON answer is never a document to render or frame. */
 const JSON_CSP = "default-src 'none'; frame-ancestors 'none'";
 const ROUTE_MARK = 'latchkeyAdminRoute';
+const NO_SERVICES = Object.freeze({}) as AdminServices;
 
 /**
  * Builds the admin API's Fastify app, a separate instance from the public
@@ -103,7 +104,9 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
     if (request.is404) return answerUnrouted(request, reply);
   });
   app.addHook('onSend', async (_request, reply) => {
-    reply.headers(COMMON_HEADERS).header('cache-control', 'no-store').header('content-security-policy', JSON_CSP);
+    reply.headers(COMMON_HEADERS).header('cache-control', 'no-store');
+    // The reference page brings its own policy (src/admin/reference-page.ts); everything else is JSON.
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', JSON_CSP);
   });
   app.addHook('onResponse', requestLogHook(deps.logRequests ?? false));
   if (deps.countRequest) app.addHook('onResponse', deps.countRequest);
@@ -116,6 +119,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
 
   const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
   for (const route of routes) {
+    if (route.scope === 'none' && route.method !== 'GET') throw new Error(`admin route ${route.method} ${route.url}: only static documentation (GET) goes without a token`);
     const { params, querystring, body, response } = route.schema;
     app.route({
       method: route.method,
@@ -123,12 +127,13 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
       schema: { ...(params ? { params } : {}), ...(querystring ? { querystring } : {}), ...(body ? { body } : {}), response },
       config: { [ROUTE_MARK]: true, endpointKind: 'api' },
       onRequest: async (request) => {
-        principals.set(request, await deps.authenticate(request, route.scope));
+        if (route.scope !== 'none') principals.set(request, await deps.authenticate(request, route.scope));
       },
       handler: async (request, reply) => {
         const input = { params: request.params, query: request.query, body: request.body, principal: principals.get(request)! } as Parameters<AdminRoute['handle']>[0];
-        const work = () => route.handle(input, deps.services);
-        const answer = route.scope === 'admin:write' ? await inUnitOfWork(deps.unitOfWork, work) : await work();
+        // Static documentation gets no services, so that it cannot show data to a request without a token.
+        const work = () => route.handle(input, route.scope === 'none' ? NO_SERVICES : deps.services);
+        const answer = route.scope === 'admin:write' && route.outsideUnitOfWork === undefined ? await inUnitOfWork(deps.unitOfWork, work) : await work();
         reply.code(answer.status).headers(answer.headers ?? {});
         // A route that answers other than JSON (the metrics' text) says so in the table; its errors stay problem details.
         if (route.contentType && answer.status < 300) reply.type(route.contentType);

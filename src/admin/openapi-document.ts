@@ -45,6 +45,14 @@ function operation(route: AdminRoute): Record<string, unknown> {
     })),
   ];
   const responses: Record<string, unknown> = {};
+  if (route.scope === 'none') {
+    // Static documentation: no token, no problems of its own.
+    return {
+      operationId: route.operationId, summary: route.summary, ...(route.description ? { description: route.description } : {}), tags: [route.tag],
+      security: [], 'x-required-scope': 'none',
+      responses: Object.fromEntries(Object.entries(response).map(([status, schema]) => [status, { description: 'success', content: { 'text/html': { schema: plain(schema) } } }])),
+    };
+  }
   for (const [status, schema] of Object.entries(response)) {
     responses[status] = Number(status) === 204
       ? { description: 'done' }

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import {
-  adminStatusOf, BearerTokenError, ClientDefinitionError, InitialAccessTokenError, InsufficientScopeError, InvalidRequestError, LatchkeyError,
+  adminStatusOf, BearerTokenError, ClientDefinitionError, ConfigError, InitialAccessTokenError, InsufficientScopeError, InvalidRequestError, LatchkeyError,
   RETRY_AFTER_SECONDS, TooManyTokenAttemptsError,
 } from '../errors/index.ts';
 
@@ -41,6 +41,8 @@ export function problemAnswer(error: unknown): ProblemAnswer {
   const problem = bare(status, status === 503 ? 'the server cannot reach its database or is busy; retry shortly' : (error as Error).message);
   if (error instanceof LatchkeyError && status !== 503) problem.code = error.code;
   if (error instanceof InvalidRequestError && error.problems.length) problem.errors = [...error.problems];
+  // A setup file re-applied that no longer validates: the field, in the words the start would log.
+  if (error instanceof ConfigError) problem.errors = [{ field: error.field, message: error.problem }];
   if (error instanceof ClientDefinitionError) problem.errors = (error.problems as { field: string; message: string }[]).map(({ field, message }) => ({ field, message }));
   if (error instanceof InitialAccessTokenError) problem.errors = [...error.problems];
   if (error instanceof BearerTokenError) {

@@ -5,8 +5,8 @@ import {
 import type { Db } from '../store/database.ts';
 import { ClientDefinitionError, ClientExistsError, ClientHasNoSecretError, ClientNotFoundError } from '../errors/index.ts';
 import {
-  deleteClient, findClient, insertClient, listClients, listClientsPage, rotateClientSecret, setClientDisabled, updateClient, upsertClient,
-  type StoredClient,
+  countClients, deleteClient, findClient, insertClient, listClients, listClientsPage, rotateClientSecret, setClientDisabled, updateClient,
+  upsertClient, type StoredClient,
 } from '../store/client.repository.ts';
 import { deleteIssued, TOKEN_MODELS } from '../store/issued-token.repository.ts';
 import { deleteGrantsOfClient } from '../store/oidc-payload.repository.ts';
@@ -154,6 +154,10 @@ export class ClientService {
 
   async list(realm: string): Promise<StoredClient[]> {
     return listClients(this.#db, realm);
+  }
+
+  async count(realm: string): Promise<number> {
+    return countClients(this.#db, realm);
   }
 
   /** One page of the realm's clients in client_id order, starting after `after` (keyset pagination). */

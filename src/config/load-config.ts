@@ -13,9 +13,20 @@ export interface LatchkeyConfig extends EnvSettings {
  */
 export async function loadConfig({ env = process.env, cwd = process.cwd() }: { env?: Environment; cwd?: string } = {}): Promise<LatchkeyConfig> {
   const settings = readEnv(env, cwd);
+  return { ...settings, setup: await readSetupFile(settings, env) };
+}
+
+/**
+ * The setup file the settings name, read and validated: at start, and again
+ * when the admin API re-applies it (src/realms/setup-application.ts), with
+ * the same rules both times.
+ */
+export async function readSetupFile(
+  settings: Pick<EnvSettings, 'configFile' | 'configFileExplicit' | 'nodeEnv' | 'keycloakPathPrefix'>,
+  env: Environment = process.env,
+): Promise<DeclarativeSetup> {
   const exists = await access(settings.configFile).then(() => true, () => false);
-  const setup = exists || settings.configFileExplicit
-    ? await loadDeclarativeFile(settings.configFile, { env, nodeEnv: settings.nodeEnv, keycloakPathPrefix: settings.keycloakPathPrefix })
+  return exists || settings.configFileExplicit
+    ? loadDeclarativeFile(settings.configFile, { env, nodeEnv: settings.nodeEnv, keycloakPathPrefix: settings.keycloakPathPrefix })
     : { realms: [] };
-  return { ...settings, setup };
 }

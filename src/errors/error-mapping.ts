@@ -19,7 +19,8 @@ const BY_CODE: Record<ErrorCode, { http: () => ProtocolError | undefined; admin?
   hasher_busy: { http: () => new ServiceUnavailableError('the authorization server is busy; retry shortly'), admin: 503, exit: 1 },
   forbidden_origin: { http: () => requestErrors.forbiddenOrigin(), exit: 1 },
   // Not HTTP errors on the public listener (the CLI, the start and the admin API report them); a 500 if one ever escapes there.
-  config_invalid: { http: () => undefined, exit: 1 },
+  // At the admin API: a setup file re-applied that no longer validates (src/realms/setup-application.ts).
+  config_invalid: { http: () => undefined, admin: 422, exit: 1 },
   key_unusable: { http: () => undefined, exit: 1 },
   startup_refused: { http: () => undefined, exit: 1 },
   database_in_use: { http: () => undefined, exit: 1 },
@@ -44,6 +45,7 @@ const BY_CODE: Record<ErrorCode, { http: () => ProtocolError | undefined; admin?
   registration_disabled: { http: () => undefined, admin: 409, exit: 1 },
   initial_access_token_invalid: { http: () => undefined, admin: 422, exit: 1 },
   initial_access_token_not_found: { http: () => undefined, admin: 404, exit: 1 },
+  key_change_refused: { http: () => undefined, admin: 409, exit: 1 },
 };
 
 export function databaseUnavailable(cause?: unknown): ServiceUnavailableError {

@@ -33,7 +33,8 @@ export type ErrorCode =
   | 'too_many_attempts'
   | 'registration_disabled'
   | 'initial_access_token_invalid'
-  | 'initial_access_token_not_found';
+  | 'initial_access_token_not_found'
+  | 'key_change_refused';
 
 export abstract class LatchkeyError extends Error {
   abstract readonly code: ErrorCode;
@@ -44,10 +45,12 @@ export class ConfigError extends LatchkeyError {
   override name = 'ConfigError';
   readonly code = 'config_invalid';
   readonly field: string;
+  readonly problem: string;
 
   constructor(field: string, problem: string, source?: string) {
     super(`${source ? `${source}: ` : ''}${field}: ${problem}`);
     this.field = field;
+    this.problem = problem;
   }
 }
 
@@ -235,6 +238,24 @@ export class ClientDefinitionError<P = unknown> extends LatchkeyError {
 export class ResourceServerDefinitionError extends LatchkeyError {
   override name = 'ResourceServerDefinitionError';
   readonly code = 'resource_server_invalid';
+}
+
+/**
+ * A key change (src/keys/key-administration.ts) the keys folder's state
+ * refuses: what `reason` says, for `alg`; nothing was written. The CLI and
+ * the admin API each tell the way out in their own words.
+ */
+export class KeyChangeRefusedError extends LatchkeyError {
+  override name = 'KeyChangeRefusedError';
+  readonly code = 'key_change_refused';
+  readonly reason: 'has-signer' | 'no-signer' | 'staged' | 'name-taken' | 'busy';
+  readonly alg: string | undefined;
+
+  constructor(reason: KeyChangeRefusedError['reason'], message: string, alg?: string) {
+    super(message);
+    this.reason = reason;
+    this.alg = alg;
+  }
 }
 
 /** A form POST that did not come from our own pages (CSRF). */

@@ -231,15 +231,20 @@ export function generatePrivateKey(alg: SigningAlgorithm): KeyObject {
   }
 }
 
+/** The kid a key gets once in the keys folder (its RFC 7638 thumbprint), known before its file is written. */
+export async function keyIdOf(privateKey: KeyObject): Promise<string> {
+  return calculateJwkThumbprint(privateKey.export({ format: 'jwk' }) as JWK, 'sha256');
+}
+
 /**
  * Writes a new key file with mode 0600; `wx` so that two instances starting
  * at once keep whichever was written first. Returns the file, or undefined
  * when it already existed.
  */
-export async function writeNewKey(keysDir: string, file: string, alg: SigningAlgorithm): Promise<string | undefined> {
+export async function writeNewKey(keysDir: string, file: string, alg: SigningAlgorithm, privateKey: KeyObject = generatePrivateKey(alg)): Promise<string | undefined> {
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
   const target = path.join(keysDir, file);
-  const pem = generatePrivateKey(alg).export({ type: 'pkcs8', format: 'pem' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
   try {
     await writeFile(target, pem, { mode: 0o600, flag: 'wx' });
     await chmod(target, 0o600); // exact, whatever the umask

@@ -1,7 +1,7 @@
 // oidc-provider's reader of its per-provider internal state, which the
-// package ships but does not type; src/oidc/engine-configuration.ts reads one value with it.
+// package ships but does not type; src/oidc/engine-configuration.ts reads a few values with it.
 declare module 'oidc-provider/lib/helpers/weak_cache.js' {
-  export default function get(provider: object): { configuration?: { scopes?: unknown } } | undefined;
+  export default function get(provider: object): { configuration?: { scopes?: unknown; features?: unknown; routes?: unknown } } | undefined;
 }
 
 // The engine's request context store (an AsyncLocalStorage of its Koa context);

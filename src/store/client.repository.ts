@@ -18,6 +18,12 @@ export async function findClient(db: Db, realm: string, clientId: string): Promi
     .executeTakeFirst();
 }
 
+/** How many clients the realm has. */
+export async function countClients(db: Db, realm: string): Promise<number> {
+  const row = await db.selectFrom('clients').select((eb) => eb.fn.countAll<string>().as('count')).where('realm', '=', realm).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
 export async function listClients(db: Db, realm: string): Promise<StoredClient[]> {
   return db
     .selectFrom('clients')

@@ -47,6 +47,12 @@ export async function findUserByUsername(db: Db, realm: string, username: string
     .executeTakeFirst();
 }
 
+/** How many accounts the realm has (on the primary key's (realm, id) index). */
+export async function countUsers(db: Db, realm: string): Promise<number> {
+  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('count')).where('realm', '=', realm).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
 export async function listUsers(db: Db, realm: string): Promise<StoredUser[]> {
   return db.selectFrom('users').selectAll().where('realm', '=', realm).orderBy('username').execute();
 }

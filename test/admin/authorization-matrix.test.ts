@@ -45,7 +45,22 @@ const metricsOnly = await admin.token('admin-metrics', ADMIN_SECRETS.metrics, 'a
 
 t.ok(ADMIN_ROUTES.length >= 12, `the table has ${ADMIN_ROUTES.length} routes`);
 
-for (const route of ADMIN_ROUTES) {
+/** Every name of the test setup a page with data would show: a `none` route shows none of them. */
+const DATA = ['web1', 'alice', 'admin-full', 'acme', 'svc-secret', 'alice@example.test'];
+
+for (const route of ADMIN_ROUTES.filter((r) => r.scope === 'none')) {
+  t.test(`${route.method} ${route.url} (none: static documentation)`, async (t) => {
+    t.equal(route.method, 'GET', 'only GET goes without a token');
+    const anonymous = await request(route, REAL, undefined);
+    t.equal(anonymous.status, 200, 'answered without a token');
+    t.equal(anonymous.headers.get('cache-control'), 'no-store');
+    t.same(DATA.filter((name) => anonymous.text.includes(name)), [], 'no data of the server in it');
+    const full = await request(route, REAL, admin.tokens.full);
+    t.equal(full.text, anonymous.text, 'the same for a full token: static');
+  });
+}
+
+for (const route of ADMIN_ROUTES.filter((r) => r.scope !== 'none')) {
   t.test(`${route.method} ${route.url} (${route.scope})`, async (t) => {
     const none = await request(route, REAL, undefined);
     assertProblem(t, none, 401);

@@ -1,10 +1,10 @@
-import { readKeyState, writeKeyState, type KeyStateFile } from '../../keys/key-state.ts';
+import path from 'node:path';
 import { isSigningAlgorithm, keyAlgorithmFor, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../keys/algorithms.ts';
-import { keyOptionsOf, loadKeySet, writeNewKey, type KeySet, type SigningKey } from '../../keys/signing-keys.ts';
+import { KeyAdministration, type KeyView } from '../../keys/key-administration.ts';
 import { longestSignedTokenLifetime } from '../../oidc/signed-token-lifetime.ts';
 import { realmList } from '../../oidc/realm-list.ts';
 import { loadCommandContext, withServices, type CommandContext } from '../command-context.ts';
-import { CliError, UsageError } from '../../errors/index.ts';
+import { CliError, KeyChangeRefusedError, UsageError } from '../../errors/index.ts';
 import { dispatch, parseCommandLine, write, type CliIo } from '../command-line.ts';
 
 const LIST_USAGE = `Usage: latchkey keys list [--json]
@@ -50,15 +50,33 @@ export const KEYS_USAGE = `Usage: latchkey keys list|generate|rotate …
 
 Run \`latchkey keys <subcommand> --help\` for details.`;
 
-async function keySet(context: CommandContext, generate = false): Promise<KeySet> {
-  return loadKeySet(keyOptionsOf(context.config, { generate }));
+/** The key rules (src/keys/key-administration.ts), with the lifetimes a rotation must outlive read from the setup file and the database. */
+function administration(context: CommandContext): KeyAdministration {
+  const { config } = context;
+  return new KeyAdministration({
+    config,
+    longestSignedTokenLifetime: () => withServices(context, 'latchkey keys rotate', (services) => longestSignedTokenLifetime(realmList(config), config.setup, services)),
+  });
+}
+
+/** The service's refusals, with the way out in the CLI's words. */
+async function refusalsInCliWords<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (error) {
+    if (!(error instanceof KeyChangeRefusedError)) throw error;
+    const { reason, alg } = error;
+    if (reason === 'has-signer') throw new CliError(`${alg} already has a signing key; use \`latchkey keys rotate --alg ${alg}\` to replace it`);
+    if (reason === 'no-signer') throw new CliError(`${alg} has no signing key to rotate; use \`latchkey keys generate --alg ${alg}\``);
+    if (reason === 'staged') throw new CliError('a rotation is already staged for that algorithm (see `latchkey keys list`); wait until it is active');
+    throw new CliError(error.message);
+  }
 }
 
 async function list(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(args, { json: { type: 'boolean' } }, { command: 'latchkey keys list', positionals: [] });
   const context = await loadCommandContext(io);
-  const keys = await keySet(context);
-  const views = keys.all.map((key) => publicView(key, context.config.keysDir));
+  const views = (await administration(context).list()).map(cliView);
   if (parsed.values.json) {
     write(io.stdout, JSON.stringify(views, null, 2));
     return 0;
@@ -70,34 +88,20 @@ async function list(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-function publicView(key: SigningKey, keysDir: string) {
-  const schedule = key.schedule;
+/** `keys list --json`'s shape, as it was before the admin API: the schedule as one sentence. */
+function cliView({ public_jwk: _publicJwk, activates_at: activatesAt, retires_at: retiresAt, drop_at: dropAt, ...view }: KeyView) {
   const changes = [
-    schedule?.activates_at && `signs from ${schedule.activates_at}`,
-    schedule?.retires_at && `retires ${schedule.retires_at}`,
-    schedule?.drop_at && `unpublished ${schedule.drop_at}`,
+    activatesAt && `signs from ${activatesAt}`,
+    retiresAt && `retires ${retiresAt}`,
+    dropAt && `unpublished ${dropAt}`,
   ].filter(Boolean).join('; ');
-  return {
-    kid: key.kid,
-    alg: key.alg === 'RS256' ? 'RS256/PS256' : key.alg,
-    use: 'sig',
-    status: key.status,
-    signs: key.signs,
-    source: key.source.startsWith(`${keysDir}/`) ? key.source.slice(keysDir.length + 1) : key.source,
-    created: key.modified.toISOString(),
-    changes: changes || undefined,
-    fingerprint: key.fingerprint,
-  };
+  const { fingerprint, ...rest } = view;
+  return { ...rest, changes: changes || undefined, fingerprint };
 }
 
 function algorithm(value: string): SigningAlgorithm {
   if (!isSigningAlgorithm(value)) throw new UsageError(`--alg: must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
-  // One RSA key serves RS256 and PS256.
-  return keyAlgorithmFor(value);
-}
-
-function fileName(alg: SigningAlgorithm, now: Date): string {
-  return `signing-${alg.toLowerCase()}-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}.pem`;
+  return value;
 }
 
 async function generate(args: string[], io: CliIo): Promise<number> {
@@ -105,64 +109,28 @@ async function generate(args: string[], io: CliIo): Promise<number> {
   if (!parsed.values.alg) throw new UsageError('--alg: required');
   const alg = algorithm(parsed.values.alg);
   const context = await loadCommandContext(io);
-  const keys = await keySet(context, true);
-  if (keys.all.some((k) => k.alg === alg && k.signs)) {
-    throw new CliError(`${alg} already has a signing key; use \`latchkey keys rotate --alg ${alg}\` to replace it`);
-  }
-  const file = await writeNewKey(context.config.keysDir, fileName(alg, new Date()), alg);
-  if (!file) throw new CliError('a key file of that name already exists; try again in a second');
-  write(io.stdout, `Generated ${file} (${alg}, mode 0600). Running servers publish it and sign ${alg} with it within ${context.config.keys.checkSeconds} s.`);
+  const key = await refusalsInCliWords(() => administration(context).generate(alg));
+  const file = path.resolve(context.config.keysDir, key.source);
+  write(io.stdout, `Generated ${file} (${keyAlgorithmFor(alg)}, mode 0600). Running servers publish it and sign ${keyAlgorithmFor(alg)} with it within ${context.config.keys.checkSeconds} s.`);
   return 0;
 }
 
 async function rotate(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(args, { alg: { type: 'string', multiple: true }, delay: { type: 'string' } }, { command: 'latchkey keys rotate', positionals: [] });
+  const algorithms = parsed.values.alg?.map(algorithm);
   const context = await loadCommandContext(io);
-  const { config } = context;
-  let delaySeconds = config.keys.activationDelaySeconds;
+  let delaySeconds: number | undefined;
   if (parsed.values.delay !== undefined) {
     if (!/^\d+$/.test(parsed.values.delay)) throw new UsageError('--delay: a whole number of seconds');
     delaySeconds = Number(parsed.values.delay);
   }
-  const keys = await keySet(context, true);
-  const signers = keys.all.filter((k) => k.signs);
-  const algs = parsed.values.alg ? [...new Set(parsed.values.alg.map(algorithm))] : [...new Set(signers.map((k) => k.alg as SigningAlgorithm))];
-  for (const alg of algs) {
-    if (!signers.some((k) => k.alg === alg)) throw new CliError(`${alg} has no signing key to rotate; use \`latchkey keys generate --alg ${alg}\``);
-  }
-  if (keys.all.some((k) => k.status === 'next' && algs.includes(k.alg as SigningAlgorithm))) {
-    throw new CliError('a rotation is already staged for that algorithm (see `latchkey keys list`); wait until it is active');
-  }
-
-  // The replaced key signs until activatesAt (plus the time instances take to
-  // notice) and stays published until the last token it signed expired. Not
-  // only ID tokens: JWT access tokens (RFC 9068) are signed with the same keys
-  // and may live far longer (a resource server's own lifetime, a client's
-  // ttl); unpublished before they expire, resource servers reject them and
-  // introspection answers inactive. Clients and resource servers added by the
-  // CLI are only in the database, so rotating reads it.
-  const longestToken = await withServices(context, 'latchkey keys rotate', (services) => longestSignedTokenLifetime(realmList(config), config.setup, services));
-  const now = new Date();
-  const activatesAt = new Date(now.getTime() + delaySeconds * 1000);
-  const dropAt = new Date(activatesAt.getTime() + (config.keys.checkSeconds + longestToken + config.keys.jwksMaxAgeSeconds) * 1000);
-
-  const state: KeyStateFile = await readKeyState(config.keysDir);
-  const lines: string[] = [];
-  for (const alg of algs) {
-    const file = await writeNewKey(config.keysDir, fileName(alg, now), alg);
-    if (!file) throw new CliError('a key file of that name already exists; try again in a second');
-    const added = (await keySet(context)).all.find((k) => k.source === file)!;
-    state.keys[added.kid] = { activates_at: activatesAt.toISOString() };
-    for (const old of signers.filter((k) => k.alg === alg)) {
-      state.keys[old.kid] = { ...state.keys[old.kid], retires_at: activatesAt.toISOString(), drop_at: dropAt.toISOString() };
-      lines.push(`${alg}: ${added.kid} is published now and signs from ${activatesAt.toISOString()}; ${old.kid} retires then and is unpublished at ${dropAt.toISOString()}.`);
+  const rotation = await refusalsInCliWords(() => administration(context).rotate({ algorithms, delaySeconds }));
+  for (const { alg, kid, replaces } of rotation.staged) {
+    for (const old of replaces) {
+      write(io.stdout, `${alg}: ${kid} is published now and signs from ${rotation.activates_at}; ${old} retires then and is unpublished at ${rotation.drop_at}.`);
     }
   }
-  await writeKeyState(config.keysDir, state);
-  for (const line of lines) write(io.stdout, line);
-  if (delaySeconds < config.keys.jwksMaxAgeSeconds + config.keys.checkSeconds) {
-    write(io.stderr, `latchkey: warning: --delay ${delaySeconds} is shorter than the JWKS cache max-age plus the check interval; relying parties may not have the new key when it starts signing`);
-  }
+  if (rotation.warning) write(io.stderr, `latchkey: warning: --delay ${rotation.delay_seconds} is shorter than the JWKS cache max-age plus the check interval; relying parties may not have the new key when it starts signing`);
   return 0;
 }
 
