@@ -9,6 +9,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -75,6 +76,36 @@ export async function summarizeProfile(file: string, top = 25): Promise<ProfileS
     functions: [...functions.values()].sort((a, b) => b.us - a.us).slice(0, top)
       .map(({ fn, where, area, us }) => ({ fn, where, area, self_ms: ms(us), pct: pct(us) })),
   };
+}
+
+/**
+ * The share of the busy time spent in code of the files `owns` picks (and
+ * in the natives and Node internals that code calls): each sample goes to
+ * the innermost frame that has a file of its own. Unlike inclusive time, a
+ * wrapper that awaits the rest of the chain (a middleware) is charged only
+ * for its own lines, not for what runs below it.
+ */
+export async function shareOf(file: string, owns: (url: string) => boolean): Promise<{ busy_ms: number; owned_ms: number; pct: number }> {
+  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  let busy = 0;
+  let owned = 0;
+  for (let i = 0; i < profile.samples.length; i += 1) {
+    const id = profile.samples[i]!;
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    const leaf = byId.get(id)!.callFrame;
+    if (areaOf(leaf.url, leaf.functionName) === 'idle') continue;
+    busy += us;
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const { url } = byId.get(at)!.callFrame;
+      if (!url || url.startsWith('node:')) continue;
+      if (owns(url)) owned += us;
+      break;
+    }
+  }
+  return { busy_ms: Math.round(busy / 1000), owned_ms: Math.round(owned / 1000), pct: Math.round((10_000 * owned) / (busy || 1)) / 100 };
 }
 
 function shortUrl(url: string): string {

@@ -1,5 +1,8 @@
-import { aggregate, type Figures } from './report.ts';
+import { aggregate, RESULTS_DIR, type Figures } from './report.ts';
 import type { BenchOptions, Launch } from './bench-options.ts';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { shareOf } from './cpu-profile.ts';
 import { measureCpu } from './cpu-usage.ts';
 import { median, round, type RunResult } from './load.ts';
 import type { Scenario, Target } from './scenarios.ts';
@@ -17,10 +20,15 @@ import type { Scenario, Target } from './scenarios.ts';
  * 5 %; the server's own CPU time per good answer (from /proc, its process
  * only) moves much less with the neighbours, so it is reported beside it:
  * `cpu_ratio` is without/with of the medians, the throughput ratio a
- * server bound by its one core would show.
+ * server bound by its one core would show. And one more run of the default
+ * server under a CPU profile says what share of its busy time the
+ * observability code itself took (prom-client, src/metrics/, src/audit/):
+ * the figure that neighbours do not move.
  */
 export const WITHOUT_OBSERVABILITY = { LATCHKEY_METRICS: 'off', LATCHKEY_AUDIT: 'off' } as const;
 const SCENARIOS = ['client_credentials', 'introspection'];
+/** The observability code: prom-client, Latchkey's metrics, and its audit events (src/audit/, once they exist). */
+const isObservabilityCode = (url: string) => /\/node_modules\/prom-client\/|\/src\/(metrics|audit)\//.test(url);
 
 export interface ObservabilityReport {
   scenarios: {
@@ -29,6 +37,8 @@ export interface ObservabilityReport {
     without: Variant | null;
     ratio: number | null;
     cpu_ratio: number | null;
+    /** Of the default server's busy CPU time in a profiled run: the share spent in metrics and audit code. */
+    profiled: { busy_ms: number; owned_ms: number; pct: number; file: string } | null;
   }[];
   errors: number;
 }
@@ -72,9 +82,17 @@ export async function runObservability(launch: Launch, options: BenchOptions, al
         const measured = variant.cpuMs.filter((ms): ms is number => ms !== null);
         return figures && { ...figures, cpu_ms: measured.length ? round(median(measured), 3) : null, cpu_ms_runs: variant.cpuMs };
       }) as [Variant | null, Variant | null];
+      // The default server once more, under a CPU profile.
+      const file = path.join(RESULTS_DIR, `observability-${new Date().toISOString().replace(/[:.]/g, '-')}-${scenario.name}.cpuprofile`);
+      await mkdir(RESULTS_DIR, { recursive: true });
+      await handles[0]!.profileStart();
+      await scenario.run(variants[0]!.target, runOptions);
+      await handles[0]!.profileStop(file);
+      const profiled = { ...await shareOf(file, isObservabilityCode), file };
+      log(`  ${scenario.name.padEnd(20)} with     profiled: ${profiled.pct} % of ${profiled.busy_ms} ms busy in metrics and audit code`);
       const ratio = withFigures && withoutFigures && withoutFigures.rps > 0 ? round(withFigures.rps / withoutFigures.rps, 3) : null;
       const cpuRatio = withFigures?.cpu_ms && withoutFigures?.cpu_ms ? round(withoutFigures.cpu_ms / withFigures.cpu_ms, 3) : null;
-      report.scenarios.push({ name: scenario.name, with: withFigures, without: withoutFigures, ratio, cpu_ratio: cpuRatio });
+      report.scenarios.push({ name: scenario.name, with: withFigures, without: withoutFigures, ratio, cpu_ratio: cpuRatio, profiled });
       report.errors += (withFigures?.errors ?? 0) + (withoutFigures?.errors ?? 0);
     } finally {
       await Promise.all(handles.map((handle) => handle.stop()));
@@ -89,14 +107,15 @@ export function formatObservability(report: ObservabilityReport): string {
     s.name.padEnd(20),
     String(s.with?.rps ?? '-').padStart(8), fixed(s.with?.cpu_ms, 3).padStart(7),
     String(s.without?.rps ?? '-').padStart(8), fixed(s.without?.cpu_ms, 3).padStart(7),
-    fixed(s.ratio, 3).padStart(6), fixed(s.cpu_ratio, 3).padStart(9),
+    fixed(s.ratio, 3).padStart(6), fixed(s.cpu_ratio, 3).padStart(9), `${fixed(s.profiled?.pct, 2)} %`.padStart(10),
     `  rps with [${s.with?.runs.join(', ') ?? ''}] w/o [${s.without?.runs.join(', ') ?? ''}]`
       + `  cpu ms with [${s.with?.cpu_ms_runs.join(', ') ?? ''}] w/o [${s.without?.cpu_ms_runs.join(', ') ?? ''}]`,
   ].join(' '));
   return [
-    `${'scenario'.padEnd(20)} ${'with rps'.padStart(8)} ${'cpu ms'.padStart(7)} ${'w/o rps'.padStart(8)} ${'cpu ms'.padStart(7)} ${'ratio'.padStart(6)} ${'cpu ratio'.padStart(9)}  per run`,
+    `${'scenario'.padEnd(20)} ${'with rps'.padStart(8)} ${'cpu ms'.padStart(7)} ${'w/o rps'.padStart(8)} ${'cpu ms'.padStart(7)} ${'ratio'.padStart(6)} ${'cpu ratio'.padStart(9)} ${'profiled'.padStart(10)}  per run`,
     ...rows,
     'with: as configured by default (metrics, audit events); w/o: LATCHKEY_METRICS=off LATCHKEY_AUDIT=off',
     'ratio: rps with/without; cpu ratio: server CPU per answer without/with (budget of issue 12: ≥ 0.95)',
+    'profiled: share of the default server\'s busy CPU in prom-client, src/metrics/ and src/audit/ during one more run (budget: ≤ 5 %)',
   ].join('\n');
 }

@@ -1,6 +1,7 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { MetricsSettings } from '../config/index.ts';
 import type { ConnectionUsage } from '../store/database.ts';
+import { RequestSeries } from './request-series.ts';
 
 /**
  * Latchkey's Prometheus metrics: one registry per assembled Latchkey (a
@@ -41,8 +42,7 @@ export class LatchkeyMetrics {
   readonly registry = new Registry();
   readonly clientLabels: boolean;
 
-  readonly #requests: Counter<'listener' | 'route' | 'method' | 'code'>;
-  readonly #durations: Histogram<'listener' | 'route' | 'method'>;
+  readonly #requests = new RequestSeries(LATENCY_BUCKETS);
   readonly #tokens: Counter<string>;
   readonly #introspections: Counter<string>;
   readonly #signInFailures: Counter<'realm'>;
@@ -51,26 +51,19 @@ export class LatchkeyMetrics {
   readonly #swept: Counter;
   readonly #sweepSeconds: Gauge;
   readonly #sweepRemaining: Gauge;
-  /** Request label sets seen so far, so that a request costs one Map lookup instead of prom-client's label hashing. */
-  readonly #requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
 
   constructor(settings: MetricsSettings) {
     this.clientLabels = settings.clientLabels;
     const registers = [this.registry];
     const client = this.clientLabels ? ['client_id'] : [];
-    this.#requests = new Counter({
-      name: 'latchkey_http_requests_total',
-      help: 'HTTP requests answered, by listener, route template, method and status code.',
-      labelNames: ['listener', 'route', 'method', 'code'],
-      registers,
-    });
-    this.#durations = new Histogram({
-      name: 'latchkey_http_request_duration_seconds',
-      help: 'Time from the request to its answer, by listener, route template and method.',
-      labelNames: ['listener', 'route', 'method'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.registry.registerMetric(this.#requests.counter(
+      'latchkey_http_requests_total',
+      'HTTP requests answered, by listener, route template, method and status code.',
+    ) as unknown as Metric);
+    this.registry.registerMetric(this.#requests.histogram(
+      'latchkey_http_request_duration_seconds',
+      'Time from the request to its answer, by listener, route template and method.',
+    ) as unknown as Metric);
     this.#tokens = new Counter({
       name: 'latchkey_tokens_issued_total',
       help: 'Tokens handed out at the token endpoint, by realm, grant type, kind and format.',
@@ -113,18 +106,7 @@ export class LatchkeyMetrics {
 
   /** One answered request. `route` is a template (`/v1/realms/:realm/clients`) or UNMATCHED_ROUTE. */
   observeRequest(listener: Listener, route: string, method: string, status: number, seconds: number): void {
-    const verb = METHODS.has(method) ? method : 'other';
-    const key = `${listener} ${verb} ${status} ${route}`;
-    let child = this.#requestChildren.get(key);
-    if (!child) {
-      child = {
-        count: this.#requests.labels({ listener, route, method: verb, code: String(status) }),
-        duration: this.#durations.labels({ listener, route, method: verb }),
-      };
-      this.#requestChildren.set(key, child);
-    }
-    child.count.inc();
-    child.duration.observe(seconds);
+    this.#requests.observe(listener, route, METHODS.has(method) ? method : 'other', status, seconds);
   }
 
   tokenIssued(labels: { realm: string; grantType: string; kind: TokenKind; format: TokenFormat; clientId: string | undefined }): void {

@@ -107,7 +107,11 @@ t.test('counters move by exactly the traffic, on both listeners', async (t) => {
     ]) t.ok(ours.includes(name), name);
     const histogram = after.families.find((family) => family.name === 'latchkey_http_request_duration_seconds')!;
     t.equal(histogram.type, 'HISTOGRAM');
-    t.match(after.text, /latchkey_http_request_duration_seconds_bucket\{le="\+Inf",listener="public",route="\/token",method="POST"\} \d+/, 'latency buckets per route template');
+    // The parser flattens a histogram's labelled series into one (it keeps neither their labels nor count and sum): read from the text.
+    const tokenBuckets = [...after.text.matchAll(/^latchkey_http_request_duration_seconds_bucket\{listener="public",route="\/token",method="POST",le="([^"]+)"\} (\d+)$/gm)];
+    t.equal(tokenBuckets.at(-1)?.[1], '+Inf', 'latency buckets per route template, up to +Inf');
+    t.equal(Number(tokenBuckets.at(-1)?.[2]), valueOf(after.families, 'latchkey_http_requests_total', { listener: 'public', route: '/token', method: 'POST' }), '+Inf holds every request of the route');
+    t.ok(tokenBuckets.every((bucket, i) => i === 0 || Number(bucket[2]) >= Number(tokenBuckets[i - 1]![2])), 'cumulative');
     t.ok(after.families.some((family) => family.name === 'nodejs_eventloop_lag_p99_seconds'), 'event-loop delay');
     t.ok(after.families.some((family) => family.name === 'process_resident_memory_bytes'), 'process memory');
     t.ok(after.families.some((family) => family.name === 'process_cpu_seconds_total'), 'process CPU');
