@@ -7,6 +7,9 @@ import type { ServedRealm } from './admin/admin-route.ts';
 import { buildAdminApp } from './admin/build-admin-app.ts';
 import { createPasswordHasher, type PasswordHasher } from './accounts/password-hasher.ts';
 import { PasswordSignIn } from './accounts/password-sign-in.ts';
+import { NO_AUDIT } from './audit/audit-event.ts';
+import { createAuditTrail, readAuditEvents } from './audit/audit-events.ts';
+import { startAuditRetention } from './audit/audit-retention.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
 import { ClientService } from './clients/client-service.ts';
 import { ADMIN_REALM, describeKeycloakImport, needsAttention, type LatchkeyConfig } from './config/index.ts';
@@ -39,6 +42,8 @@ import { migrateToLatest, migrationStatus } from './store/migrator.ts';
  *   keys → database (+ its lock) → secrets, hasher → accounts, clients
  *     → declarative setup → brakes, lookups → realms and their providers → app
  *     → admin app → sweeper → key watcher
+ * (the audit trail right after the database: closed after every part that
+ * records, before the database its last batch goes to).
  */
 
 /** The domain services the server and the CLI share. */
@@ -104,6 +109,8 @@ export async function assembleLatchkey(
   const parts = new Parts();
   try {
     const services = await openParts(parts, config, logger, { inMemory, embeddedImage, role: 'server' });
+    // LATCHKEY_AUDIT=off: no rows, no audit log lines (the bench compares both).
+    const audit = config.audit.enabled ? parts.own('audit trail', createAuditTrail(services.database.db, logger), (trail) => trail.close()) : NO_AUDIT;
     const reports = await applySetup(config.setup, services);
     for (const report of reports) logger.info(report, 'declarative setup applied');
     if (config.setup.keycloak) {
@@ -150,6 +157,7 @@ export async function assembleLatchkey(
         lookups: lookups[i]!,
         resourceServers: services.resourceServers,
         signIn: (attempt) => signIn.check(attempt),
+        audit,
       });
     }));
     const realms: MountedRealm[] = (await buildProviders(keys)).map((provider, i) => ({
@@ -164,6 +172,7 @@ export async function assembleLatchkey(
       ping: services.database.ping,
       unitOfWork: services.database.unitOfWork,
       signIn,
+      audit,
       logRequests: config.logRequests,
       trustProxy: config.trustProxy,
       jwks: { jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds, x5tS256: () => keys.x5tS256 },
@@ -172,7 +181,7 @@ export async function assembleLatchkey(
     const adminRealm = realms.find((realm) => realm.settings.name === ADMIN_REALM)!;
     const adminApp = config.admin === undefined ? undefined : parts.own('admin app', await buildAdminApp({
       logger,
-      services: { clients: services.clients, accounts: services.accounts, realms: servedRealms(realmSettings) },
+      services: { clients: services.clients, accounts: services.accounts, realms: servedRealms(realmSettings), auditEvents: readAuditEvents(services.database.db) },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),
         layoutAudience: adminRealm.settings.layout.defaultAudience,
@@ -182,8 +191,12 @@ export async function assembleLatchkey(
       unitOfWork: services.database.unitOfWork,
       trustProxy: config.trustProxy,
       logRequests: config.logRequests,
+      audit,
     }), (built) => built.close());
     parts.own('sweeper', startSweeper(services.database.db, logger, config.sweepIntervalSeconds), (sweeper) => sweeper.stop());
+    parts.own('audit retention', startAuditRetention(services.database.db, logger, {
+      retentionDays: config.audit.retentionDays, intervalSeconds: config.sweepIntervalSeconds,
+    }), (retention) => retention.stop());
     parts.own('key watcher', watchKeys({
       intervalSeconds: config.keys.checkSeconds,
       current: () => keys,
@@ -193,6 +206,11 @@ export async function assembleLatchkey(
         const providers = await buildProviders(next);
         keys = next;
         providers.forEach((provider, i) => { realms[i]!.provider = provider; });
+        // Server-wide, so under the admin realm's name; key ids are public (the JWKS lists them).
+        audit.record({
+          realm: ADMIN_REALM, type: 'keys.rotated', outcome: 'success', actor: 'key watcher',
+          details: { signing: next.published.filter((k) => k.signs).map((k) => k.kid), published: next.published.map((k) => k.kid) },
+        });
       },
     }), (watch) => watch.stop());
     return { app, adminApp, services, realms, close: () => parts.closeAll() };

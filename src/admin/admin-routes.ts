@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { adminRoute, type AdminRoute } from './admin-route.ts';
+import { auditRoutes } from './audit-routes.ts';
 import { clientRoutes } from './client-routes.ts';
 import { openApiDocument } from './openapi-document.ts';
 import { realmRoutes } from './realm-routes.ts';
@@ -36,4 +37,4 @@ const openApiRoute = adminRoute({
   },
 });
 
-export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [openApiRoute, ...realmRoutes, ...clientRoutes, ...userRoutes, ...auditRoutes];

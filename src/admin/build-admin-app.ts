@@ -3,7 +3,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
-import { describeSchemaError, fieldPath } from '../config/index.ts';
+import { NO_AUDIT, type AuditSink } from '../audit/audit-event.ts';
+import { ADMIN_REALM, describeSchemaError, fieldPath } from '../config/index.ts';
 import { InvalidRequestError, isOutage, TransactionAbortedError } from '../errors/index.ts';
 import { HostRoutes } from '../http/endpoints.ts';
 import { requestLogHook } from '../http/request-log.ts';
@@ -23,6 +24,8 @@ export interface AdminAppDeps {
   unitOfWork: () => UnitOfWork;
   trustProxy: boolean;
   logRequests?: boolean;
+  /** Each write request is an `admin.<operationId>` audit event, under the admin realm's name (src/audit/). */
+  audit?: AuditSink | undefined;
 }
 
 /** Fastify's hop count, as in the public app (src/http/build-app.ts): only the proxy right in front is trusted. */
@@ -81,6 +84,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
   // JSON only: a form or text body is a 415.
   app.removeContentTypeParser('text/plain');
 
+  const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
   const hostRoutes = new HostRoutes();
   app.addHook('onRoute', (route) => {
     // The route table is the only way in, so that every route is documented and in the authorization matrix.
@@ -104,21 +108,46 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
     reply.headers(COMMON_HEADERS).header('cache-control', 'no-store').header('content-security-policy', JSON_CSP);
   });
   app.addHook('onResponse', requestLogHook(deps.logRequests ?? false));
+  const audit = deps.audit ?? NO_AUDIT;
+  /** A write request's event: after its unit of work committed, or when it was refused (4xx); a 5xx changed nothing and is no decision. */
+  const recordWrite = (request: FastifyRequest, outcome: 'success' | 'failure', extra: { target?: string | undefined; before?: unknown; after?: unknown; status: number; code?: string | undefined }) => {
+    const { operationId, scope } = (request.routeOptions.config ?? {}) as { operationId?: string; scope?: string };
+    if (scope !== 'admin:write' || !operationId) return;
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const target = extra.target ?? [params['clientId'], params['username']].find((value) => typeof value === 'string') as string | undefined;
+    audit.record({
+      realm: ADMIN_REALM,
+      type: `admin.${operationId}`,
+      outcome,
+      actor: principals.get(request)?.clientId,
+      requestId: request.id,
+      address: request.ip,
+      details: {
+        ...(typeof params['realm'] === 'string' ? { realm: params['realm'] } : {}),
+        ...(target === undefined ? {} : { target }),
+        status: extra.status,
+        ...(extra.code === undefined ? {} : { code: extra.code }),
+        ...(extra.before === undefined ? {} : { before: extra.before }),
+        ...(extra.after === undefined ? {} : { after: extra.after }),
+      },
+    });
+  };
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const answer = frameworkRefusal(error) ?? problemAnswer(error);
     if (answer.problem.status === 500) request.log.error({ err: error }, 'admin request failed');
+    const { status, code } = answer.problem as { status: number; code?: string };
+    if (status < 500) recordWrite(request, 'failure', { status, code });
     return sendProblem(reply, answer);
   });
   app.setNotFoundHandler(async (request, reply) => answerUnrouted(request, reply));
 
-  const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
   for (const route of routes) {
     const { params, querystring, body, response } = route.schema;
     app.route({
       method: route.method,
       url: route.url,
       schema: { ...(params ? { params } : {}), ...(querystring ? { querystring } : {}), ...(body ? { body } : {}), response },
-      config: { [ROUTE_MARK]: true, endpointKind: 'api' },
+      config: { [ROUTE_MARK]: true, endpointKind: 'api', operationId: route.operationId, scope: route.scope },
       onRequest: async (request) => {
         principals.set(request, await deps.authenticate(request, route.scope));
       },
@@ -126,6 +155,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
         const input = { params: request.params, query: request.query, body: request.body, principal: principals.get(request)! } as Parameters<AdminRoute['handle']>[0];
         const work = () => route.handle(input, deps.services);
         const answer = route.scope === 'admin:write' ? await inUnitOfWork(deps.unitOfWork, work) : await work();
+        recordWrite(request, 'success', { ...answer.audit, status: answer.status });
         reply.code(answer.status).headers(answer.headers ?? {});
         return answer.status === 204 ? reply.send() : reply.send(answer.body);
       },

@@ -38,6 +38,15 @@ export interface EnvSettings {
   keys: KeySettings;
   /** The administration listener (src/admin/build-admin-app.ts); undefined when turned off. */
   admin: AdminListenerSettings | undefined;
+  audit: AuditSettings;
+}
+
+/** Audit events (src/audit/, README "Audit events"). */
+export interface AuditSettings {
+  /** LATCHKEY_AUDIT=on|off (default on); off records nothing: no rows, no audit log lines. */
+  enabled: boolean;
+  /** LATCHKEY_AUDIT_RETENTION_DAYS (default 90): older events are deleted. */
+  retentionDays: number;
 }
 
 /**
@@ -122,6 +131,10 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
     sweepIntervalSeconds: integer('LATCHKEY_SWEEP_INTERVAL_SECONDS', value('LATCHKEY_SWEEP_INTERVAL_SECONDS'), 60, 1, 86_400),
     keys: keySettings(value, cwd),
     admin: adminListener(value, port),
+    audit: {
+      enabled: onOff('LATCHKEY_AUDIT', value('LATCHKEY_AUDIT'), true),
+      retentionDays: integer('LATCHKEY_AUDIT_RETENTION_DAYS', value('LATCHKEY_AUDIT_RETENTION_DAYS'), 90, 1, 36_500),
+    },
   };
 }
 
@@ -204,6 +217,13 @@ function boolean(name: string, raw: string | undefined, fallback: boolean): bool
   if (/^(true|1|yes)$/i.test(raw)) return true;
   if (/^(false|0|no)$/i.test(raw)) return false;
   throw new ConfigError(name, 'must be true or false');
+}
+
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (/^(on|true|1|yes)$/i.test(raw)) return true;
+  if (/^(off|false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, 'must be on or off');
 }
 
 function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { PasswordSignIn } from '../accounts/password-sign-in.ts';
+import type { AuditSink } from '../audit/audit-event.ts';
 import type { InteractionClaims } from '../oidc/interaction-claims.ts';
 import type { RealmSettings } from '../oidc/provider-factory.ts';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
@@ -36,6 +37,8 @@ export interface AppDeps {
   jwks?: JwksOptions;
   /** One log line per request at info (LATCHKEY_LOG_REQUESTS); otherwise at debug (src/http/request-log.ts). */
   logRequests?: boolean;
+  /** Where sign-ins and consents given are recorded (src/audit/). */
+  audit?: AuditSink | undefined;
 }
 
 export const ASSETS_PATH = '/assets/';
@@ -113,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       issuerOrigin: new URL(settings.issuer).origin,
       realmBranding: settings.branding,
       signIn: deps.signIn,
+      audit: deps.audit,
       unitOfWork: deps.unitOfWork,
       claimConsent: (uid: string) => realm.interactions.claimConsent(uid),
     });

@@ -1,5 +1,7 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import { CLAIMS_BY_SCOPE, accountClaims } from '../accounts/account-claims.ts';
+import { NO_AUDIT, type AuditSink } from '../audit/audit-event.ts';
+import { auditEngine, auditPasswordGrantSignIn } from '../audit/engine-audit.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { EXTRA_CLIENT_METADATA, webOriginsOf } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
@@ -84,6 +86,8 @@ export interface ProviderDeps {
   resourceServers: ResourceServerDirectory;
   /** A person's password checked with the sign-in brakes, for the password grant (src/accounts/password-sign-in.ts). */
   signIn: PasswordGrantDeps['signIn'];
+  /** Where the realm's audit events go (src/audit/); none when absent. */
+  audit?: AuditSink | undefined;
 }
 
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
@@ -314,7 +318,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   installPasswordGrant(provider, {
     realm: realm.name,
     allowPublicClients: realm.passwordGrantForPublicClients ?? false,
-    signIn: (attempt) => deps.signIn(attempt).catch((error: unknown) => { throw outageAsProtocolError(error); }),
+    signIn: (attempt) => deps.signIn(attempt).then((outcome) => {
+      auditPasswordGrantSignIn(provider, attempt.login, outcome);
+      return outcome;
+    }, (error: unknown) => { throw outageAsProtocolError(error); }),
     scopes,
     resources,
     findAccount: findAccount as PasswordGrantDeps['findAccount'],
@@ -325,6 +332,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   installClientAuthentication(provider, {
     realm: realm.name, secrets: deps.secrets, limiters: deps.clientAuthLimiters, renderError: deps.pages.renderError,
   });
+  // Tokens, reuse, client authentication failures and revocations, as the engine reports them (src/audit/engine-audit.ts).
+  auditEngine(provider, { realm: realm.name, audit: deps.audit ?? NO_AUDIT });
 
   return provider;
 }

@@ -1,3 +1,4 @@
+import type { AuditEventTable } from './audit-event.table.ts';
 import type { ClientTable } from './client.table.ts';
 import type { OidcPayloadTable } from './oidc-payload.table.ts';
 import type { ResourceServerTable } from './resource-server.table.ts';
@@ -8,4 +9,5 @@ export interface DatabaseSchema {
   clients: ClientTable;
   users: UserTable;
   resource_servers: ResourceServerTable;
+  audit_events: AuditEventTable;
 }
