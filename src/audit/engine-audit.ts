@@ -8,7 +8,7 @@ import { originOf } from './request-origin.ts';
 type Context = KoaContextWithOIDC;
 type Draft = Omit<AuditDraft, 'realm' | 'requestId' | 'address'>;
 
-/** The engine's error descriptions for a spent refresh token or code presented again (lib/actions/grants/refresh_token.js, lib/helpers/grant_source.js). */
+/** The engine's error details (error_detail, which it does not send) for a spent refresh token or code presented again (lib/actions/grants/refresh_token.js, lib/helpers/grant_source.js). */
 const REUSE = new Map([
   ['refresh token already used', 'refresh_token.reuse_detected'],
   ['authorization code already consumed', 'authorization_code.reuse_detected'],
@@ -89,8 +89,8 @@ export function auditEngine(provider: Provider, { realm, audit }: { realm: strin
   });
 
   for (const event of CLIENT_ERROR_EVENTS) {
-    on(event, (ctx: Context, error: { error?: string; error_description?: string; statusCode?: number }) => {
-      const reuse = REUSE.get(error.error_description ?? '');
+    on(event, (ctx: Context, error: { error?: string; error_detail?: string; statusCode?: number }) => {
+      const reuse = REUSE.get(error.error_detail ?? '');
       const clientId = ctx.oidc.client?.clientId;
       if (reuse) {
         hold(ctx, { type: reuse, outcome: 'failure', actor: clientId, clientId, details: { error: error.error, grant_revoked: true } });
