@@ -20,11 +20,16 @@ export interface AuditEventKey {
   id: string;
 }
 
-/** One multi-row INSERT for a batch of events. */
+/**
+ * One multi-row INSERT for a batch of events. Idempotent: a batch whose
+ * answer was lost in an outage (written, yet reported failed) is sent again
+ * and its events, known by their ids, are not stored twice.
+ */
 export async function insertAuditEvents(db: Db, events: readonly NewAuditEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db.insertInto('audit_events')
     .values(events.map((event) => ({ ...event, details: JSON.stringify(event.details) })))
+    .onConflict((oc) => oc.column('id').doNothing())
     .execute();
 }
 
