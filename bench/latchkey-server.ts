@@ -40,6 +40,8 @@ const config = {
     databaseUrl,
     setup: benchSetup(),
     logLevel: 'warn',
+    // LATCHKEY_AUDIT=off for the run without audit events (src/audit/); on by default.
+    env: process.env.LATCHKEY_AUDIT ? { LATCHKEY_AUDIT: process.env.LATCHKEY_AUDIT } : {},
   }),
   sweepIntervalSeconds: Number(process.env.BENCH_SWEEP_SECONDS ?? 60),
 };

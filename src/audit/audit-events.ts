@@ -3,7 +3,7 @@ import type { Db } from '../store/database.ts';
 import { insertAuditEvents, listAuditEvents, type AuditEventFilter, type AuditEventKey } from '../store/audit-event.repository.ts';
 import type { AuditEventRow } from '../store/audit-event.table.ts';
 import { UnitOfWork } from '../store/unit-of-work.ts';
-import type { AuditEvent } from './audit-event.ts';
+import type { AuditDraft, AuditEvent } from './audit-event.ts';
 import { AuditTrail } from './audit-trail.ts';
 
 /**
@@ -17,6 +17,17 @@ export function createAuditTrail(db: Db, logger: Logger, options: { maxBuffered?
     ...options,
     write: (events) => UnitOfWork.outside(() => insertAuditEvents(db, events.map(rowOf))),
   });
+}
+
+/**
+ * One event written at once, for a command that ends right after (the CLI):
+ * the same log line and row as a server's; a database that refuses it is
+ * warned about, never the command's failure.
+ */
+export async function recordAuditEvent(db: Db, logger: Logger, draft: AuditDraft): Promise<void> {
+  const trail = createAuditTrail(db, logger);
+  trail.record(draft);
+  await trail.close();
 }
 
 /** A realm's events for the admin API, newest first. */

@@ -200,11 +200,17 @@ t.test('a key rotation: keys.rotated, under the admin realm', async (t) => {
     env: {
       PATH: process.env.PATH, NODE_ENV: 'test', LATCHKEY_KEYS_DIR: admin.keysDir, LATCHKEY_DATA_DIR: path.join(admin.keysDir, 'cli-data'),
       LATCHKEY_CONFIG: path.join(dir, `setup-${path.basename(admin.keysDir)}.yaml`), ...FAST_KEYS,
+      // The server's database, where the CLI records who staged the rotation (an embedded one is the server's alone).
+      ...(admin.config.databaseUrl ? { DATABASE_URL: admin.config.databaseUrl } : {}),
     },
   });
   t.equal(rotated.status, 0, rotated.stderr);
-  const [event] = await written('keys.rotated');
-  t.match(event, { realm: 'default', outcome: 'success', actor: 'key watcher', details: { published: Array } });
+  const [event] = await written('keys.rotated', 1, (e) => e.actor === 'key watcher');
+  t.match(event, { realm: 'default', outcome: 'success', details: { published: Array } });
+  if (admin.config.databaseUrl) {
+    const [staged] = await written('keys.rotated', 1, (e) => e.actor === 'cli');
+    t.match(staged, { realm: 'default', outcome: 'success', details: { staged: [String], activates_at: String } });
+  }
 });
 
 t.test('no secret, token, code or password in any stored event or in the log', async (t) => {

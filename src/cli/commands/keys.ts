@@ -1,3 +1,5 @@
+import { recordAuditEvent } from '../../audit/audit-events.ts';
+import { ADMIN_REALM } from '../../config/index.ts';
 import { readKeyState, writeKeyState, type KeyStateFile } from '../../keys/key-state.ts';
 import { isSigningAlgorithm, keyAlgorithmFor, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../keys/algorithms.ts';
 import { keyOptionsOf, loadKeySet, writeNewKey, type KeySet, type SigningKey } from '../../keys/signing-keys.ts';
@@ -160,6 +162,13 @@ async function rotate(args: string[], io: CliIo): Promise<number> {
   }
   await writeKeyState(config.keysDir, state);
   for (const line of lines) write(io.stdout, line);
+  // Who staged the rotation; the servers record keys.rotated again when they start publishing it. Key ids are public.
+  if (config.audit.enabled) {
+    await withServices(context, 'latchkey keys rotate', (services) => recordAuditEvent(services.database.db, context.logger, {
+      realm: ADMIN_REALM, type: 'keys.rotated', outcome: 'success', actor: 'cli',
+      details: { staged: Object.keys(state.keys).filter((kid) => state.keys[kid]?.activates_at === activatesAt.toISOString()), activates_at: activatesAt.toISOString() },
+    }));
+  }
   if (delaySeconds < config.keys.jwksMaxAgeSeconds + config.keys.checkSeconds) {
     write(io.stderr, `latchkey: warning: --delay ${delaySeconds} is shorter than the JWKS cache max-age plus the check interval; relying parties may not have the new key when it starts signing`);
   }
