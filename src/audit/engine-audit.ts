@@ -94,7 +94,8 @@ export function auditEngine(provider: Provider, { realm, audit }: { realm: strin
       const clientId = ctx.oidc.client?.clientId;
       if (reuse) {
         hold(ctx, { type: reuse, outcome: 'failure', actor: clientId, clientId, details: { error: error.error, grant_revoked: true } });
-      } else if (error.error === 'invalid_client' || error.statusCode === 429) {
+      } else if (error.error === 'invalid_client') {
+        // 429: the client-authentication brakes (TooManyAttemptsError is an invalid_client); the sign-in brakes' is an invalid_grant, recorded with its sign-in.
         const presented = presentedClientId(ctx);
         hold(ctx, {
           type: error.statusCode === 429 ? 'brake.engaged' : 'client_authentication.failed',

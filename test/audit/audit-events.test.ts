@@ -22,14 +22,14 @@ document.realms[0]!.clients!.push({
   grant_types: ['password', 'refresh_token'], response_types: [], redirect_uris: [], post_logout_redirect_uris: [],
   scope: 'openid profile',
 });
-document.realms[0]!.users!.push({ username: 'bob', password: 'bob-password-for-audit-tests' });
+document.realms[0]!.users!.push({ username: 'bob', password: 'bob-password-for-audit-tests' }, { username: 'carol', password: 'carol-password-for-audit-tests' });
 const FAST_KEYS = { LATCHKEY_KEY_CHECK_SECONDS: '1', LATCHKEY_JWKS_MAX_AGE_SECONDS: '1', LATCHKEY_KEY_ACTIVATION_DELAY_SECONDS: '2' };
 const admin = await startAdmin(t, { document, env: FAST_KEYS });
 const { issuer, logs } = admin;
 const WEB1: ClientCredentials = ['web1', SECRETS.web1];
 
 /** Every secret, password, token and code this file uses: none may be in an event or the log. */
-const used = new Set<string>([...Object.values(SECRETS), ...Object.values(ADMIN_SECRETS), LEGACY_SECRET, NEW_PASSWORD, 'bob-password-for-audit-tests', 'wrong-password-for-audit']);
+const used = new Set<string>([...Object.values(SECRETS), ...Object.values(ADMIN_SECRETS), LEGACY_SECRET, NEW_PASSWORD, 'bob-password-for-audit-tests', 'carol-password-for-audit-tests', 'wrong-password-for-audit']);
 const keep = (...values: unknown[]) => { for (const value of values) if (typeof value === 'string' && value) used.add(value); };
 keep(...Object.values(admin.tokens));
 
@@ -130,6 +130,20 @@ t.test('a wrong password on the page and at the password grant: sign_in.failed; 
   const [grantSignIn] = await written('sign_in.succeeded', 1, (event) => event.details['via'] === 'password_grant');
   t.match(grantSignIn, { outcome: 'success', client_id: 'legacy-app', details: { username: 'bob' } });
   t.equal((await written('token.issued', 1, (event) => event.details['grant_type'] === 'password' && event.client_id === 'legacy-app')).length, 1, 'and the tokens it issued');
+});
+
+t.test('wrong passwords until the sign-in brake: sign_in.failed each time, then brake.engaged (and nothing else)', async (t) => {
+  const LEGACY: ClientCredentials = ['legacy-app', LEGACY_SECRET];
+  const statuses: number[] = [];
+  for (let i = 0; i < 11; i += 1) {
+    statuses.push((await tokenRequest(issuer, { grant_type: 'password', username: 'carol', password: `wrong-password-${i}-for-audit`, scope: 'openid' }, { basic: LEGACY })).status);
+    keep(`wrong-password-${i}-for-audit`);
+  }
+  t.same(statuses, [...Array(10).fill(400), 429], 'ten refusals, then braked');
+  t.equal((await written('sign_in.failed', 10, (event) => event.user === 'carol')).length, 10, 'each refusal');
+  const [brake] = await written('brake.engaged', 1, (event) => event.user === 'carol');
+  t.match(brake, { outcome: 'failure', client_id: 'legacy-app', details: { brake: 'sign_in', via: 'password_grant', retry_after: Number } });
+  t.equal((await events('default', '&type=brake.engaged&client_id=legacy-app')).length, 1, 'one event for the brake, not a client-authentication one too');
 });
 
 t.test('client credentials issued; wrong secrets: client_authentication.failed, then the brake', async (t) => {
