@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.ts';
 import { deleteAuditEventsBefore } from '../store/audit-event.repository.ts';
-import { UnitOfWork } from '../store/unit-of-work.ts';
+import { inOwnUnit } from './audit-events.ts';
 
 const BATCH = 5_000;
 const DAY_MS = 86_400_000;
@@ -25,7 +25,7 @@ export function startAuditRetention(db: Db, logger: Logger, { retentionDays, int
       const deadline = Date.now() + Math.min(MAX_RUN_MS, intervalSeconds * 1000);
       let total = 0;
       while (Date.now() < deadline) {
-        const deleted = await UnitOfWork.outside(() => deleteAuditEventsBefore(db, before, BATCH));
+        const deleted = await inOwnUnit(db, () => deleteAuditEventsBefore(db, before, BATCH));
         total += deleted;
         if (deleted < BATCH) break;
       }
