@@ -110,7 +110,7 @@ export async function assembleLatchkey(
   try {
     const services = await openParts(parts, config, logger, { inMemory, embeddedImage, role: 'server' });
     // LATCHKEY_AUDIT=off: no rows, no audit log lines (the bench compares both).
-    const audit = config.audit.enabled ? parts.own('audit trail', createAuditTrail(services.database.db, logger), (trail) => trail.close()) : NO_AUDIT;
+    const audit = config.audit.enabled ? parts.own('audit trail', createAuditTrail(services.database.db, logger, { idle: services.database.idle }), (trail) => trail.close()) : NO_AUDIT;
     const reports = await applySetup(config.setup, services);
     for (const report of reports) logger.info(report, 'declarative setup applied');
     if (config.setup.keycloak) {
@@ -195,7 +195,7 @@ export async function assembleLatchkey(
     }), (built) => built.close());
     parts.own('sweeper', startSweeper(services.database.db, logger, config.sweepIntervalSeconds), (sweeper) => sweeper.stop());
     parts.own('audit retention', startAuditRetention(services.database.db, logger, {
-      retentionDays: config.audit.retentionDays, intervalSeconds: config.sweepIntervalSeconds,
+      retentionDays: config.audit.retentionDays, intervalSeconds: config.sweepIntervalSeconds, idle: services.database.idle,
     }), (retention) => retention.stop());
     parts.own('key watcher', watchKeys({
       intervalSeconds: config.keys.checkSeconds,

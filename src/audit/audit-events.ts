@@ -11,37 +11,16 @@ import { AuditTrail } from './audit-trail.ts';
  * request's unit of work (a failure event must survive the request's
  * rollback, and a request's transaction must not wait for it).
  */
-export function createAuditTrail(db: Db, logger: Logger, options: { maxBuffered?: number } = {}): AuditTrail {
+export function createAuditTrail(db: Db, logger: Logger, { idle, ...options }: { maxBuffered?: number; idle?: (() => boolean) | undefined } = {}): AuditTrail {
   return new AuditTrail({
     logger,
     ...options,
-    write: (events) => inOwnUnit(db, () => insertAuditEvents(db, events.map(rowOf))),
-  });
-}
-
-/**
- * Background work (a batch, the retention delete) in a unit of its own,
- * outside any request's, taken the way a request's is (the embedded
- * database's single connection is lent to one unit at a time): through
- * kysely's pool, an audit INSERT arriving while a request's unit held that
- * connection left the request waiting for good on the embedded database
- * (seen in test/admin/users.test.ts; cause not found yet).
- */
-export function inOwnUnit<T>(db: Db, work: () => Promise<T>): Promise<T> {
-  return UnitOfWork.outside(async () => {
-    const unit = db.unitOfWork();
-    let result: T;
-    try {
-      result = await unit.run(async () => {
-        await unit.transaction();
-        return work();
-      });
-    } catch (error) {
-      await unit.rollback();
-      throw error;
-    }
-    await unit.commit();
-    return result;
+    // The embedded database has one connection: a batch waits until no request holds or waits for it.
+    write: async (events) => {
+      if (idle && !idle()) return 'later';
+      await UnitOfWork.outside(() => insertAuditEvents(db, events.map(rowOf)));
+      return 'written';
+    },
   });
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.ts';
 import { deleteAuditEventsBefore } from '../store/audit-event.repository.ts';
-import { inOwnUnit } from './audit-events.ts';
+import { UnitOfWork } from '../store/unit-of-work.ts';
 
 const BATCH = 5_000;
 const DAY_MS = 86_400_000;
@@ -13,9 +13,11 @@ const MAX_RUN_MS = 20_000;
  * every `intervalSeconds`, in small batches, beside the sweeper of expired
  * oidc rows and on its interval. A database outage only skips a run.
  */
-export function startAuditRetention(db: Db, logger: Logger, { retentionDays, intervalSeconds, now = () => Date.now() }: {
+export function startAuditRetention(db: Db, logger: Logger, { retentionDays, intervalSeconds, idle, now = () => Date.now() }: {
   retentionDays: number;
   intervalSeconds: number;
+  /** The embedded database's one connection is free (src/audit/audit-events.ts): a run waits for the next interval otherwise. */
+  idle?: (() => boolean) | undefined;
   now?: () => number;
 }): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
@@ -25,7 +27,8 @@ export function startAuditRetention(db: Db, logger: Logger, { retentionDays, int
       const deadline = Date.now() + Math.min(MAX_RUN_MS, intervalSeconds * 1000);
       let total = 0;
       while (Date.now() < deadline) {
-        const deleted = await inOwnUnit(db, () => deleteAuditEventsBefore(db, before, BATCH));
+        if (idle && !idle()) break;
+        const deleted = await UnitOfWork.outside(() => deleteAuditEventsBefore(db, before, BATCH));
         total += deleted;
         if (deleted < BATCH) break;
       }

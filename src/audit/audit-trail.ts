@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { AuditDraft, AuditEvent, AuditSink } from './audit-event.ts';
 
 export interface AuditTrailOptions {
-  /** Writes one batch (one multi-row INSERT), outside any request's unit of work. */
-  write: (events: readonly AuditEvent[]) => Promise<void>;
+  /** Writes one batch (one multi-row INSERT), outside any request's unit of work; `later` when the database is busy. */
+  write: (events: readonly AuditEvent[]) => Promise<'written' | 'later'>;
   logger: Logger;
   /** Events per INSERT. */
   batchSize?: number;
@@ -47,6 +47,7 @@ export class AuditTrail implements AuditSink {
   #dropped = 0;
   #droppedWarned = 0;
   #closed = false;
+  #deferred = false;
 
   constructor(options: AuditTrailOptions) {
     this.#write = options.write;
@@ -93,7 +94,7 @@ export class AuditTrail implements AuditSink {
     this.#flushing ??= this.#flushAll().finally(() => {
       this.#flushing = undefined;
       // What arrived meanwhile, or what the database refused: another attempt, later when it failed.
-      if (this.#buffer.length && !this.#closed) this.#schedule(this.#failures ? this.#retryDelay() : 0);
+      if (this.#buffer.length && !this.#closed) this.#schedule(this.#failures ? this.#retryDelay() : this.#deferred ? this.#flushDelayMs : 0);
     });
     return this.#flushing;
   }
@@ -126,7 +127,8 @@ export class AuditTrail implements AuditSink {
     while (this.#buffer.length) {
       const batch = this.#buffer.slice(0, this.#batchSize);
       try {
-        await this.#write(batch);
+        this.#deferred = (await this.#write(batch)) === 'later';
+        if (this.#deferred) return;
       } catch (error) {
         this.#failures += 1;
         if (this.#failures === 1) {

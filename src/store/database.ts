@@ -76,6 +76,8 @@ export interface Database {
   unitOfWork(): UnitOfWork;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** The embedded database: whether nobody holds or waits for its one connection (background writes wait for it). */
+  idle?(): boolean;
   close(): Promise<void>;
 }
 
@@ -245,6 +247,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       db,
       kind: 'pglite',
       unitOfWork: () => db.unitOfWork(),
+      idle: () => (dialect.innerDriver as { idle?: boolean }).idle !== false,
       ping: async () => { await UnitOfWork.outside(() => sql`select 1`.execute(db)); },
       async close() {
         try {

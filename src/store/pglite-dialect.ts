@@ -27,6 +27,8 @@ class SerialDriver implements Driver {
   readonly #inner: Driver;
   #tail: Promise<void> = Promise.resolve();
   #release: (() => void) | undefined;
+  /** Holders and waiters of the connection. */
+  #users = 0;
 
   constructor(inner: Driver) {
     this.#inner = inner;
@@ -36,7 +38,13 @@ class SerialDriver implements Driver {
     return this.#inner.init();
   }
 
+  /** Nobody holds or waits for the connection. */
+  get idle(): boolean {
+    return this.#users === 0;
+  }
+
   async acquireConnection(): Promise<DatabaseConnection> {
+    this.#users += 1;
     const previous = this.#tail;
     let release!: () => void;
     this.#tail = new Promise<void>((resolve) => { release = resolve; });
@@ -49,6 +57,7 @@ class SerialDriver implements Driver {
     await this.#inner.releaseConnection(connection);
     const release = this.#release;
     this.#release = undefined;
+    if (release) this.#users -= 1;
     release?.();
   }
 
