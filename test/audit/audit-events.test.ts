@@ -158,9 +158,9 @@ t.test('client credentials issued; wrong secrets: client_authentication.failed, 
     keep(`wrong-secret-${i}-for-audit`);
   }
   t.same(statuses, [...Array(10).fill(401), 429], 'ten refusals, then braked');
-  const failures = await written('client_authentication.failed', 10);
+  const failures = await written('client_authentication.failed', 10, (event) => event.client_id === 'svc');
   t.match(failures[0], { outcome: 'failure', client_id: 'svc', details: { endpoint: 'token', error: 'invalid_client' } });
-  const [brake] = await written('brake.engaged');
+  const [brake] = await written('brake.engaged', 1, (event) => event.client_id === 'svc');
   t.match(brake, { outcome: 'failure', client_id: 'svc', details: { brake: 'client_authentication' } });
 
   const unknown = await tokenRequest(issuer, { grant_type: 'client_credentials' }, { basic: ['no-such-client', 'wrong-secret-for-audit'] });
