@@ -7,6 +7,9 @@ import type { ServedRealm } from './admin/admin-route.ts';
 import { buildAdminApp } from './admin/build-admin-app.ts';
 import { createPasswordHasher, type PasswordHasher } from './accounts/password-hasher.ts';
 import { PasswordSignIn } from './accounts/password-sign-in.ts';
+import { NO_AUDIT } from './audit/audit-event.ts';
+import { createAuditTrail, readAuditEvents } from './audit/audit-events.ts';
+import { startAuditRetention } from './audit/audit-retention.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
 import { ClientChanges } from './clients/client-changes.ts';
 import { ClientService } from './clients/client-service.ts';
@@ -49,6 +52,8 @@ import { migrateToLatest, migrationStatus } from './store/migrator.ts';
  *   keys → database (+ its lock) → secrets, hasher → accounts, clients
  *     → declarative setup → metrics → brakes, lookups → realms and their providers → app
  *     → admin app → sweeper → key watcher
+ * (the audit trail right after the database: closed after every part that
+ * records, before the database its last batch goes to).
  */
 
 /** The domain services the server and the CLI share. */
@@ -122,6 +127,8 @@ export async function assembleLatchkey(
   const parts = new Parts();
   try {
     const services = await openParts(parts, config, logger, { inMemory, embeddedImage, role: 'server' });
+    // LATCHKEY_AUDIT=off: no rows, no audit log lines (the bench compares both).
+    const audit = config.audit.enabled ? parts.own('audit trail', createAuditTrail(services.database.db, logger), (trail) => trail.close()) : NO_AUDIT;
     // The start and the admin API's re-apply go through the same service: one reading, one validation, one report.
     const setupApplication = new SetupApplication({ config, services, readSetup: () => readSetupFile(config), logger });
     await setupApplication.atStart();
@@ -170,6 +177,7 @@ export async function assembleLatchkey(
         resourceServers: services.resourceServers,
         signIn: (attempt) => signIn.check(attempt),
         registration: { clients: services.clients, initialAccessTokens: services.initialAccessTokens },
+        audit,
       });
       if (metrics) countEngineAnswers(provider, settings.name, metrics);
       return provider;
@@ -186,6 +194,7 @@ export async function assembleLatchkey(
       ping: services.database.ping,
       unitOfWork: services.database.unitOfWork,
       signIn,
+      audit,
       logRequests: config.logRequests,
       countRequest: metrics && requestMetricsHook(metrics, 'public'),
       trustProxy: config.trustProxy,
@@ -205,6 +214,7 @@ export async function assembleLatchkey(
         keys: new KeyAdministration({ config, longestSignedTokenLifetime: () => longestSignedTokenLifetime(realmSettings, config.setup, services) }),
         realmConfigurations: new RealmConfigurations({ config, realms, keys: () => keys, ...services }),
         setup: setupApplication,
+        auditEvents: readAuditEvents(services.database.db),
       },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),
@@ -216,9 +226,13 @@ export async function assembleLatchkey(
       trustProxy: config.trustProxy,
       logRequests: config.logRequests,
       countRequest: metrics && requestMetricsHook(metrics, 'admin'),
+      audit,
     }), (built) => built.close());
     const sweepObserver = metrics && { swept: metrics.swept.bind(metrics), failed: metrics.sweepFailed.bind(metrics) };
     parts.own('sweeper', startSweeper(services.database.db, logger, config.sweepIntervalSeconds, sweepObserver), (sweeper) => sweeper.stop());
+    parts.own('audit retention', startAuditRetention(services.database.db, logger, {
+      retentionDays: config.audit.retentionDays, intervalSeconds: config.sweepIntervalSeconds,
+    }), (retention) => retention.stop());
     parts.own('key watcher', watchKeys({
       intervalSeconds: config.keys.checkSeconds,
       current: () => keys,
@@ -228,6 +242,11 @@ export async function assembleLatchkey(
         const providers = await buildProviders(next);
         keys = next;
         providers.forEach((provider, i) => { realms[i]!.provider = provider; });
+        // Server-wide, so under the admin realm's name; key ids are public (the JWKS lists them).
+        audit.record({
+          realm: ADMIN_REALM, type: 'keys.rotated', outcome: 'success', actor: 'key watcher',
+          details: { signing: next.published.filter((k) => k.signs).map((k) => k.kid), published: next.published.map((k) => k.kid) },
+        });
       },
     }), (watch) => watch.stop());
     return { app, adminApp, services, realms, metrics, close: () => parts.closeAll() };

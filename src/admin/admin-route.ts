@@ -1,5 +1,6 @@
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { ReadAuditEvents } from '../audit/audit-events.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import type { InitialAccessTokens } from '../registration/initial-access-tokens.ts';
 import { RealmNotFoundError } from '../errors/index.ts';
@@ -64,6 +65,12 @@ export interface RouteReply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * What a write changed, for its `admin.<operationId>` audit event: the
+   * target's name and its redacted views (clientView, accountView: never a
+   * secret or hash) before and after.
+   */
+  audit?: { target: string; before?: unknown; after?: unknown };
 }
 
 /** What routes work with: the services the CLI uses, and the realms this server serves. */
@@ -78,6 +85,8 @@ export interface AdminServices {
   keys: KeyAdministration;
   realmConfigurations: RealmConfigurations;
   setup: SetupApplication;
+  /** A realm's audit events, newest first (src/audit/audit-events.ts). */
+  auditEvents: ReadAuditEvents;
 }
 
 /** A realm as served: its issuers (one per layout, its aliases included). */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { adminRoute, type AdminRoute } from './admin-route.ts';
+import { auditRoutes } from './audit-routes.ts';
 import { clientRoutes } from './client-routes.ts';
 import { issuedRoutes } from './issued-routes.ts';
 import { keyRoutes } from './key-routes.ts';
@@ -57,5 +58,5 @@ const openApiRoute = adminRoute({
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   openApiRoute, referenceRoute, ...realmRoutes, ...realmConfigurationRoutes, ...setupRoutes, ...clientRoutes, ...userRoutes,
-  ...issuedRoutes, ...registrationTokenRoutes, ...keyRoutes, ...metricsRoutes,
+  ...issuedRoutes, ...registrationTokenRoutes, ...keyRoutes, ...auditRoutes, ...metricsRoutes,
 ];

@@ -3,7 +3,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
-import { describeSchemaError, fieldPath } from '../config/index.ts';
+import { NO_AUDIT, type AuditSink } from '../audit/audit-event.ts';
+import { ADMIN_REALM, describeSchemaError, fieldPath } from '../config/index.ts';
 import { InvalidRequestError, isOutage, TransactionAbortedError } from '../errors/index.ts';
 import { HostRoutes } from '../http/endpoints.ts';
 import { requestLogHook } from '../http/request-log.ts';
@@ -25,6 +26,8 @@ export interface AdminAppDeps {
   logRequests?: boolean;
   /** Counts each answered request (src/metrics/request-metrics.ts); absent with LATCHKEY_METRICS=off. */
   countRequest?: ((request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined;
+  /** Each write request is an `admin.<operationId>` audit event, under the admin realm's name (src/audit/). */
+  audit?: AuditSink | undefined;
 }
 
 /** Fastify's hop count, as in the public app (src/http/build-app.ts): only the proxy right in front is trusted. */
@@ -84,6 +87,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
   // JSON only: a form or text body is a 415.
   app.removeContentTypeParser('text/plain');
 
+  const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
   const hostRoutes = new HostRoutes();
   app.addHook('onRoute', (route) => {
     // The route table is the only way in, so that every route is documented and in the authorization matrix.
@@ -110,14 +114,39 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
   });
   app.addHook('onResponse', requestLogHook(deps.logRequests ?? false));
   if (deps.countRequest) app.addHook('onResponse', deps.countRequest);
+  const audit = deps.audit ?? NO_AUDIT;
+  /** A write request's event: after its unit of work committed, or when it was refused (4xx); a 5xx changed nothing and is no decision. */
+  const recordWrite = (request: FastifyRequest, outcome: 'success' | 'failure', extra: { target?: string | undefined; before?: unknown; after?: unknown; status: number; code?: string | undefined }) => {
+    const { operationId, scope } = (request.routeOptions.config ?? {}) as { operationId?: string; scope?: string };
+    if (scope !== 'admin:write' || !operationId) return;
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const target = extra.target ?? [params['clientId'], params['username']].find((value) => typeof value === 'string') as string | undefined;
+    audit.record({
+      realm: ADMIN_REALM,
+      type: `admin.${operationId}`,
+      outcome,
+      actor: principals.get(request)?.clientId,
+      requestId: request.id,
+      address: request.ip,
+      details: {
+        ...(typeof params['realm'] === 'string' ? { realm: params['realm'] } : {}),
+        ...(target === undefined ? {} : { target }),
+        status: extra.status,
+        ...(extra.code === undefined ? {} : { code: extra.code }),
+        ...(extra.before === undefined ? {} : { before: extra.before }),
+        ...(extra.after === undefined ? {} : { after: extra.after }),
+      },
+    });
+  };
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const answer = frameworkRefusal(error) ?? problemAnswer(error);
     if (answer.problem.status === 500) request.log.error({ err: error }, 'admin request failed');
+    const { status, code } = answer.problem as { status: number; code?: string };
+    if (status < 500) recordWrite(request, 'failure', { status, code });
     return sendProblem(reply, answer);
   });
   app.setNotFoundHandler(async (request, reply) => answerUnrouted(request, reply));
 
-  const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
   for (const route of routes) {
     if (route.scope === 'none' && route.method !== 'GET') throw new Error(`admin route ${route.method} ${route.url}: only static documentation (GET) goes without a token`);
     const { params, querystring, body, response } = route.schema;
@@ -125,7 +154,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
       method: route.method,
       url: route.url,
       schema: { ...(params ? { params } : {}), ...(querystring ? { querystring } : {}), ...(body ? { body } : {}), response },
-      config: { [ROUTE_MARK]: true, endpointKind: 'api' },
+      config: { [ROUTE_MARK]: true, endpointKind: 'api', operationId: route.operationId, scope: route.scope },
       onRequest: async (request) => {
         if (route.scope !== 'none') principals.set(request, await deps.authenticate(request, route.scope));
       },
@@ -134,6 +163,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
         // Static documentation gets no services, so that it cannot show data to a request without a token.
         const work = () => route.handle(input, route.scope === 'none' ? NO_SERVICES : deps.services);
         const answer = route.scope === 'admin:write' && route.outsideUnitOfWork === undefined ? await inUnitOfWork(deps.unitOfWork, work) : await work();
+        recordWrite(request, 'success', { ...answer.audit, status: answer.status });
         reply.code(answer.status).headers(answer.headers ?? {});
         // A route that answers other than JSON (the metrics' text) says so in the table; its errors stay problem details.
         if (route.contentType && answer.status < 300) reply.type(route.contentType);

@@ -128,6 +128,7 @@ export const clientRoutes = [
       const { client, secret } = await services.clients.create(realm, body);
       return {
         status: 201,
+        audit: { target: client.client_id, after: clientView(client) },
         headers: { location: `/v1/realms/${realm}/clients/${encodeURIComponent(client.client_id)}` },
         body: { ...clientView(client), ...(secret === undefined ? {} : { client_secret: secret }) },
       };
@@ -163,7 +164,9 @@ export const clientRoutes = [
       if (named !== undefined && named !== params.clientId) {
         throw new InvalidRequestError('client_id: a client keeps its id', [{ field: 'client_id', message: 'a client keeps its id: leave it out or give the one in the path' }]);
       }
-      return { status: 200, body: clientView(await services.clients.update(realm, params.clientId, definition)) };
+      const before = await services.clients.find(realm, params.clientId);
+      const after = clientView(await services.clients.update(realm, params.clientId, definition));
+      return { status: 200, body: after, audit: { target: params.clientId, before: before && clientView(before), after } };
     },
   }),
   adminRoute({
@@ -178,7 +181,9 @@ export const clientRoutes = [
     schema: { params: ClientParams, body: ClientStateSchema, response: { 200: ClientSchema } },
     async handle({ params, body }, services) {
       const realm = requireRealm(services, params.realm);
-      return { status: 200, body: clientView(await services.clients.setDisabled(realm, params.clientId, body.disabled)) };
+      const before = await services.clients.find(realm, params.clientId);
+      const after = clientView(await services.clients.setDisabled(realm, params.clientId, body.disabled));
+      return { status: 200, body: after, audit: { target: params.clientId, before: before && clientView(before), after } };
     },
   }),
   adminRoute({
@@ -193,7 +198,9 @@ export const clientRoutes = [
     async handle({ params, body }, services) {
       const realm = requireRealm(services, params.realm);
       const { client, secret } = await services.clients.rotateSecret(realm, params.clientId, body.overlap_seconds ?? DEFAULT_SECRET_OVERLAP_SECONDS);
-      return { status: 200, body: { ...clientView(client), client_secret: secret } };
+      // The event says that it was rotated and until when the old one works; never either secret.
+      const after = clientView(client);
+      return { status: 200, body: { ...after, client_secret: secret }, audit: { target: params.clientId, after } };
     },
   }),
   adminRoute({
@@ -206,8 +213,9 @@ export const clientRoutes = [
     schema: { params: ClientParams, response: { 204: Type.Null() } },
     async handle({ params }, services) {
       const realm = requireRealm(services, params.realm);
+      const before = await services.clients.find(realm, params.clientId);
       if (!(await services.clients.remove(realm, params.clientId))) throw new ClientNotFoundError(realm, params.clientId);
-      return { status: 204 };
+      return { status: 204, audit: { target: params.clientId, before: before && clientView(before) } };
     },
   }),
 ];

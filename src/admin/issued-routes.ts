@@ -113,7 +113,7 @@ export const issuedRoutes = [
     schema: { params: TokenParams, response: { 204: Type.Null() } },
     async handle({ params }, services) {
       await services.issued.revokeToken(requireRealm(services, params.realm), params.tokenId);
-      return { status: 204 };
+      return { status: 204, audit: { target: params.tokenId } };
     },
   }),
   adminRoute({
@@ -126,7 +126,8 @@ export const issuedRoutes = [
     schema: { params: ClientParams, response: { 200: Count('revoked', 'live tokens revoked') } },
     async handle({ params }, services) {
       const realm = requireRealm(services, params.realm);
-      return { status: 200, body: { revoked: await services.issued.revokeAllTokens(realm, await existingClient(services, realm, params.clientId)) } };
+      const body = { revoked: await services.issued.revokeAllTokens(realm, await existingClient(services, realm, params.clientId)) };
+      return { status: 200, body, audit: { target: params.clientId, after: body } };
     },
   }),
   adminRoute({
@@ -139,7 +140,8 @@ export const issuedRoutes = [
     schema: { params: UserParams, response: { 200: Count('revoked', 'live tokens revoked') } },
     async handle({ params }, services) {
       const realm = requireRealm(services, params.realm);
-      return { status: 200, body: { revoked: await services.issued.revokeAllTokens(realm, { username: params.username }) } };
+      const body = { revoked: await services.issued.revokeAllTokens(realm, { username: params.username }) };
+      return { status: 200, body, audit: { target: params.username, after: body } };
     },
   }),
   adminRoute({
@@ -165,7 +167,7 @@ export const issuedRoutes = [
     schema: { params: ConsentParams, response: { 204: Type.Null() } },
     async handle({ params }, services) {
       await services.issued.withdrawConsent(requireRealm(services, params.realm), params.consentId);
-      return { status: 204 };
+      return { status: 204, audit: { target: params.consentId } };
     },
   }),
   adminRoute({
@@ -178,7 +180,8 @@ export const issuedRoutes = [
     schema: { params: UserParams, response: { 200: Count('withdrawn', 'consents withdrawn') } },
     async handle({ params }, services) {
       const realm = requireRealm(services, params.realm);
-      return { status: 200, body: { withdrawn: await services.issued.withdrawAllConsents(realm, { username: params.username }) } };
+      const body = { withdrawn: await services.issued.withdrawAllConsents(realm, { username: params.username }) };
+      return { status: 200, body, audit: { target: params.username, after: body } };
     },
   }),
   adminRoute({
@@ -204,7 +207,7 @@ export const issuedRoutes = [
     schema: { params: SessionParams, response: { 204: Type.Null() } },
     async handle({ params }, services) {
       await services.issued.endSession(requireRealm(services, params.realm), params.sessionId);
-      return { status: 204 };
+      return { status: 204, audit: { target: params.sessionId } };
     },
   }),
   adminRoute({
@@ -217,7 +220,8 @@ export const issuedRoutes = [
     schema: { params: UserParams, response: { 200: Count('ended', 'sessions ended') } },
     async handle({ params }, services) {
       const realm = requireRealm(services, params.realm);
-      return { status: 200, body: { ended: await services.issued.endAllSessions(realm, { username: params.username }) } };
+      const body = { ended: await services.issued.endAllSessions(realm, { username: params.username }) };
+      return { status: 200, body, audit: { target: params.username, after: body } };
     },
   }),
 ];

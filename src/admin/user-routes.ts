@@ -88,7 +88,8 @@ export const userRoutes = [
         roles: roles as string[] | undefined,
         groups: groups as string[] | undefined,
       });
-      return { status: 201, headers: { location: `/v1/realms/${realm}/users/${encodeURIComponent(user.username)}` }, body: accountView(user) };
+      const after = accountView(user);
+      return { status: 201, headers: { location: `/v1/realms/${realm}/users/${encodeURIComponent(user.username)}` }, body: after, audit: { target: user.username, after } };
     },
   }),
   adminRoute({
@@ -115,11 +116,13 @@ export const userRoutes = [
     async handle({ params, body }, services) {
       const realm = requireRealm(services, params.realm);
       const { username } = params;
+      const before = accountView(await found(services, realm, username));
       if (body.roles !== undefined || body.groups !== undefined) {
         await services.accounts.setAuthorisation(realm, username, { roles: body.roles, groups: body.groups });
       }
       if (body.disabled !== undefined) await services.accounts.setDisabled(realm, username, body.disabled);
-      return { status: 200, body: accountView(await found(services, realm, username)) };
+      const after = accountView(await found(services, realm, username));
+      return { status: 200, body: after, audit: { target: username, before, after } };
     },
   }),
   adminRoute({
@@ -133,7 +136,8 @@ export const userRoutes = [
     async handle({ params, body }, services) {
       const realm = requireRealm(services, params.realm);
       await services.accounts.setPassword(realm, params.username, body.password);
-      return { status: 204 };
+      // The event says that the password changed, never what to.
+      return { status: 204, audit: { target: params.username } };
     },
   }),
   adminRoute({
@@ -146,8 +150,9 @@ export const userRoutes = [
     schema: { params: UserParams, response: { 204: Type.Null() } },
     async handle({ params }, services) {
       const realm = requireRealm(services, params.realm);
+      const before = await services.accounts.findByUsername(realm, params.username);
       await services.accounts.remove(realm, params.username);
-      return { status: 204 };
+      return { status: 204, audit: { target: params.username, before: before && accountView(before) } };
     },
   }),
 ];

@@ -40,6 +40,15 @@ export interface EnvSettings {
   admin: AdminListenerSettings | undefined;
   /** Prometheus metrics at the admin listener's /metrics (src/metrics/); undefined with LATCHKEY_METRICS=off: nothing is collected. */
   metrics: MetricsSettings | undefined;
+  audit: AuditSettings;
+}
+
+/** Audit events (src/audit/, README "Audit events"). */
+export interface AuditSettings {
+  /** LATCHKEY_AUDIT=on|off (default on); off records nothing: no rows, no audit log lines. */
+  enabled: boolean;
+  /** LATCHKEY_AUDIT_RETENTION_DAYS (default 90): older events are deleted. */
+  retentionDays: number;
 }
 
 export interface MetricsSettings {
@@ -136,6 +145,10 @@ export function readEnv(env: Environment, cwd: string = process.cwd()): EnvSetti
     metrics: onOff('LATCHKEY_METRICS', value('LATCHKEY_METRICS'), true)
       ? { clientLabels: onOff('LATCHKEY_METRICS_CLIENT_LABELS', value('LATCHKEY_METRICS_CLIENT_LABELS'), false) }
       : undefined,
+    audit: {
+      enabled: onOff('LATCHKEY_AUDIT', value('LATCHKEY_AUDIT'), true),
+      retentionDays: integer('LATCHKEY_AUDIT_RETENTION_DAYS', value('LATCHKEY_AUDIT_RETENTION_DAYS'), 90, 1, 36_500),
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { PasswordSignIn } from '../accounts/password-sign-in.ts';
+import type { AuditSink } from '../audit/audit-event.ts';
 import type { InteractionClaims } from '../oidc/interaction-claims.ts';
 import type { RealmSettings } from '../oidc/provider-factory.ts';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
@@ -38,6 +39,8 @@ export interface AppDeps {
   logRequests?: boolean;
   /** Counts each answered request (src/metrics/request-metrics.ts); absent with LATCHKEY_METRICS=off. */
   countRequest?: ((request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined;
+  /** Where sign-ins and consents given are recorded (src/audit/). */
+  audit?: AuditSink | undefined;
 }
 
 export const ASSETS_PATH = '/assets/';
@@ -116,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       issuerOrigin: new URL(settings.issuer).origin,
       realmBranding: settings.branding,
       signIn: deps.signIn,
+      audit: deps.audit,
       unitOfWork: deps.unitOfWork,
       claimConsent: (uid: string) => realm.interactions.claimConsent(uid),
     });

@@ -5,6 +5,8 @@ import {
   databaseUnavailable, ForbiddenOriginError, InvalidRequest, isOutage, SessionNotFound, statusOf, toProtocolError,
 } from '../errors/index.ts';
 import type { PasswordSignIn } from '../accounts/password-sign-in.ts';
+import { NO_AUDIT, type AuditDraft, type AuditSink } from '../audit/audit-event.ts';
+import { signInDraft } from '../audit/engine-audit.ts';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
 import { brandingFor, brandingStylesheet, pageBrandingFor, type RealmBranding } from './branding.ts';
 import { fastifyErrorAnswer, replyWithError } from './error-replies.ts';
@@ -40,6 +42,8 @@ export interface InteractionRoutesOptions {
   claimConsent: (uid: string) => Promise<boolean>;
   /** Password check with the brakes on failed sign-ins, made once per process by the composition root (src/latchkey.ts). */
   signIn: PasswordSignIn;
+  /** Sign-ins and consents given are audit events (src/audit/). */
+  audit?: AuditSink | undefined;
 }
 
 const LoginBody = {
@@ -57,6 +61,9 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   const { provider: current, realm, mountPath, assetsPath } = options;
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const base = `${mountPath}interaction/:uid`;
+  const audit = options.audit ?? NO_AUDIT;
+  const record = (request: FastifyRequest, details: Details, draft: Omit<AuditDraft, 'realm'>) =>
+    audit.record({ ...draft, realm, clientId: String(details.params.client_id), requestId: request.id, address: request.ip });
 
   async function clientOf(details: Details) {
     return current().Client.find(String(details.params.client_id));
@@ -168,6 +175,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     if (details.prompt.name !== 'login' || details.uid !== request.params.uid) throw new SessionNotFound('interaction mismatch');
     const { login, password } = request.body;
     const outcome = await options.signIn.check({ realm, login, password, ip: request.ip });
+    if (outcome.kind !== 'signed-in') record(request, details, signInDraft(login, outcome, 'page'));
     if (outcome.kind === 'braked') {
       const wait = outcome.retryAfter;
       reply.header('retry-after', String(wait));
@@ -180,9 +188,10 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       return renderLogin(reply, details, request.params.uid, { login, error: 'Incorrect username or password.', status: 401 });
     }
     const { user } = outcome;
-    return finish(request, reply, {
-      login: { accountId: user.id, amr: ['pwd'], remember: true },
-    }, false);
+    const returnTo = await inUnitOfWork(() => saveResult(request, reply, { login: { accountId: user.id, amr: ['pwd'], remember: true } }, false));
+    // Recorded once the sign-in is saved: a 503 signed no one in.
+    record(request, details, signInDraft(login, outcome, 'page'));
+    return continueTo(reply, returnTo);
   });
 
   app.post<{ Params: { uid: string } }>(`${base}/confirm`, async (request, reply) => {
@@ -195,8 +204,10 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     // stores the Grant; the others wait for it (the claim holds the row until
     // its unit commits) and then continue to the same place without storing
     // another. If the first one fails, the next one takes its place.
+    let given = false;
     const returnTo = await inUnitOfWork(async () => {
       if (!await options.claimConsent(details.uid)) return details.returnTo;
+      given = true;
       const grant = details.grantId
         ? await current().Grant.find(details.grantId)
         : new (current().Grant)({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
@@ -210,6 +221,10 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       const grantId = await grant.save();
       return saveResult(request, reply, { consent: details.grantId ? {} : { grantId } }, true);
     });
+    if (given) {
+      const accountId = details.session.accountId;
+      record(request, details, { type: 'consent.given', outcome: 'success', actor: accountId, user: accountId, details: { scope: String(details.params.scope ?? '') } });
+    }
     return continueTo(reply, returnTo);
   });
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
+import { rememberOrigin } from '../audit/request-origin.ts';
 import { statusOf } from '../errors/index.ts';
 import { installEdge, type RequestFacts } from '../oidc/engine-steps.ts';
 import type { ProviderPages } from '../oidc/provider-factory.ts';
@@ -85,6 +86,7 @@ export async function mountProvider(app: FastifyInstance, current: () => Provide
       const rest = url.slice(prefix.length);
       raw.url = rest.startsWith('/') ? rest : `/${rest}`;
       requestFacts.set(raw, { kind: endpoint.kind, methods: endpoint.methods, log: request.log });
+      rememberOrigin(raw, { requestId: request.id, address: request.ip });
       callback(raw, reply.raw);
     };
     scope.all(`${prefix}/*`, { config: ENGINE_MOUNT }, handler);

@@ -1,5 +1,7 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import { CLAIMS_BY_SCOPE, accountClaims } from '../accounts/account-claims.ts';
+import { NO_AUDIT, type AuditSink } from '../audit/audit-event.ts';
+import { auditEngine, auditPasswordGrantSignIn } from '../audit/engine-audit.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { EXTRA_CLIENT_METADATA, PREVIOUS_SECRET, PREVIOUS_SECRET_EXPIRES_AT, webOriginsOf } from '../clients/client-metadata.ts';
 import type { SecretVerifier } from '../clients/client-secrets.ts';
@@ -95,6 +97,8 @@ export interface ProviderDeps {
   signIn: PasswordGrantDeps['signIn'];
   /** For dynamic client registration, where the realm enables it (src/oidc/client-registration.ts). */
   registration?: { clients: ClientService; initialAccessTokens: InitialAccessTokens } | undefined;
+  /** Where the realm's audit events go (src/audit/); none when absent. */
+  audit?: AuditSink | undefined;
 }
 
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
@@ -332,7 +336,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   installPasswordGrant(provider, {
     realm: realm.name,
     allowPublicClients: realm.passwordGrantForPublicClients ?? false,
-    signIn: (attempt) => deps.signIn(attempt).catch((error: unknown) => { throw outageAsProtocolError(error); }),
+    signIn: (attempt) => deps.signIn(attempt).then((outcome) => {
+      auditPasswordGrantSignIn(provider, attempt.login, outcome);
+      return outcome;
+    }, (error: unknown) => { throw outageAsProtocolError(error); }),
     scopes,
     resources,
     findAccount: findAccount as PasswordGrantDeps['findAccount'],
@@ -345,6 +352,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   installClientAuthentication(provider, {
     realm: realm.name, secrets: deps.secrets, limiters: deps.clientAuthLimiters, renderError: deps.pages.renderError,
   });
+  // Tokens, reuse, client authentication failures and revocations, as the engine reports them (src/audit/engine-audit.ts).
+  auditEngine(provider, { realm: realm.name, audit: deps.audit ?? NO_AUDIT });
 
   return provider;
 }

@@ -1,3 +1,4 @@
+import type { AuditEventTable } from './audit-event.table.ts';
 import type { ClientTable } from './client.table.ts';
 import type { InitialAccessTokenTable } from './initial-access-token.table.ts';
 import type { OidcPayloadTable } from './oidc-payload.table.ts';
@@ -10,4 +11,5 @@ export interface DatabaseSchema {
   users: UserTable;
   resource_servers: ResourceServerTable;
   initial_access_tokens: InitialAccessTokenTable;
+  audit_events: AuditEventTable;
 }

@@ -51,7 +51,15 @@ const refusals: [Record<string, string>, string, RegExp][] = [
   [{ LATCHKEY_COOKIE_KEYS: 'short-key' }, 'LATCHKEY_COOKIE_KEYS', /32 characters/],
   [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX', /whole number/],
   [{ DATABASE_CONNECT_TIMEOUT_MS: '-1' }, 'DATABASE_CONNECT_TIMEOUT_MS', /whole number/],
+  [{ LATCHKEY_AUDIT: 'sometimes' }, 'LATCHKEY_AUDIT', /on or off/],
+  [{ LATCHKEY_AUDIT_RETENTION_DAYS: '0' }, 'LATCHKEY_AUDIT_RETENTION_DAYS', /whole number/],
 ];
+
+t.test('audit events: on, 90 days, unless told', async (t) => {
+  t.same(readEnv({}, cwd).audit, { enabled: true, retentionDays: 90 });
+  t.same(readEnv({ LATCHKEY_AUDIT: 'off', LATCHKEY_AUDIT_RETENTION_DAYS: '7' }, cwd).audit, { enabled: false, retentionDays: 7 });
+  t.equal(readEnv({ LATCHKEY_AUDIT: 'ON' }, cwd).audit.enabled, true);
+});
 
 for (const [env, variable, problem] of refusals) {
   t.test(`${variable}=${Object.values(env)[0]} is refused, naming the variable`, async (t) => {

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { recordAuditEvent } from '../../audit/audit-events.ts';
+import { ADMIN_REALM } from '../../config/index.ts';
 import { isSigningAlgorithm, keyAlgorithmFor, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../keys/algorithms.ts';
 import { KeyAdministration, type KeyView } from '../../keys/key-administration.ts';
 import { longestSignedTokenLifetime } from '../../oidc/signed-token-lifetime.ts';
@@ -131,6 +133,13 @@ async function rotate(args: string[], io: CliIo): Promise<number> {
     }
   }
   if (rotation.warning) write(io.stderr, `latchkey: warning: --delay ${rotation.delay_seconds} is shorter than the JWKS cache max-age plus the check interval; relying parties may not have the new key when it starts signing`);
+  // Who staged the rotation; the servers record keys.rotated again when they start signing with it. Key ids are public.
+  if (context.config.audit.enabled) {
+    await withServices(context, 'latchkey keys rotate', (services) => recordAuditEvent(services.database.db, context.logger, {
+      realm: ADMIN_REALM, type: 'keys.rotated', outcome: 'success', actor: 'cli',
+      details: { staged: rotation.staged.map((key) => key.kid), activates_at: rotation.activates_at },
+    }));
+  }
   return 0;
 }
 

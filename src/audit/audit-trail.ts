@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuditDraft, AuditEvent, AuditSink } from './audit-event.ts';
+
+export interface AuditTrailOptions {
+  /** Writes one batch (one multi-row INSERT), outside any request's unit of work; `later` when the database is busy. */
+  write: (events: readonly AuditEvent[]) => Promise<'written' | 'later'>;
+  logger: Logger;
+  /** Events per INSERT. */
+  batchSize?: number;
+  /** How long an event may wait in memory for others to share its INSERT. */
+  flushDelayMs?: number;
+  /** Events kept while the database is out; past it the oldest are dropped (and counted). */
+  maxBuffered?: number;
+  /** Longest wait between attempts while the database is out. */
+  maxRetryDelayMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * Audit events on their way to the log and the table. Recording is a push
+ * into memory and a log line: the request the event describes never waits
+ * for the database, never fails because of it, and its unit of work (which
+ * a failure event must outlive when it rolls back) is not joined; a timer
+ * writes what was recorded in batches.
+ *
+ *   record ─▶ log line + buffer ─(flushDelayMs, or a full batch)─▶ INSERT
+ *     INSERT fails ─▶ kept, retried with backoff (up to maxRetryDelayMs)
+ *     buffer over maxBuffered ─▶ oldest dropped, counted, warned
+ *   close ─▶ one last attempt; what cannot be written is counted and warned
+ *
+ * Per process: a crash loses at most what waits in the buffer (the log line
+ * of each event is already written).
+ */
+export class AuditTrail implements AuditSink {
+  readonly #write: AuditTrailOptions['write'];
+  readonly #logger: Logger;
+  readonly #batchSize: number;
+  readonly #flushDelayMs: number;
+  readonly #maxBuffered: number;
+  readonly #maxRetryDelayMs: number;
+  readonly #now: () => Date;
+  #buffer: AuditEvent[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  #failures = 0;
+  #dropped = 0;
+  #droppedWarned = 0;
+  #closed = false;
+  #deferred = false;
+
+  constructor(options: AuditTrailOptions) {
+    this.#write = options.write;
+    this.#logger = options.logger;
+    this.#batchSize = options.batchSize ?? 500;
+    this.#flushDelayMs = options.flushDelayMs ?? 200;
+    this.#maxBuffered = options.maxBuffered ?? 50_000;
+    this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  record(draft: AuditDraft): void {
+    const event: AuditEvent = {
+      id: randomUUID(),
+      occurred_at: this.#now(),
+      realm: draft.realm,
+      type: draft.type,
+      outcome: draft.outcome,
+      actor: draft.actor ?? null,
+      client_id: draft.clientId ?? null,
+      user: draft.user ?? null,
+      address: draft.address ?? null,
+      request_id: draft.requestId ?? null,
+      details: draft.details ?? {},
+    };
+    this.#logger.info({ audit: event }, 'audit event');
+    this.#buffer.push(event);
+    if (this.#buffer.length > this.#maxBuffered) {
+      this.#dropped += this.#buffer.length - this.#maxBuffered;
+      this.#buffer.splice(0, this.#buffer.length - this.#maxBuffered);
+    }
+    if (this.#closed) return;
+    if (this.#failures === 0 && this.#buffer.length >= this.#batchSize) this.#schedule(0);
+    else this.#schedule(this.#flushDelayMs);
+  }
+
+  /** Events waiting to be written (for tests and the log). */
+  get pending(): number {
+    return this.#buffer.length;
+  }
+
+  /** Writes what is buffered now; resolves when it is written or the attempt failed. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flushAll().finally(() => {
+      this.#flushing = undefined;
+      // What arrived meanwhile, or what the database refused: another attempt, later when it failed.
+      if (this.#buffer.length && !this.#closed) this.#schedule(this.#failures ? this.#retryDelay() : this.#deferred ? this.#flushDelayMs : 0);
+    });
+    return this.#flushing;
+  }
+
+  /** The last attempt at shutdown (after the listeners closed, before the database does). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#flushing;
+    await this.flush();
+    if (this.#buffer.length) {
+      this.#dropped += this.#buffer.length;
+      this.#buffer = [];
+    }
+    this.#warnDropped();
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#timer || this.#flushing) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #flushAll(): Promise<void> {
+    this.#warnDropped();
+    while (this.#buffer.length) {
+      const batch = this.#buffer.slice(0, this.#batchSize);
+      try {
+        this.#deferred = (await this.#write(batch)) === 'later';
+        if (this.#deferred) return;
+      } catch (error) {
+        this.#failures += 1;
+        if (this.#failures === 1) {
+          this.#logger.warn({ err: { message: (error as Error).message }, pending: this.#buffer.length }, 'audit events could not be written; keeping them and retrying');
+        }
+        return;
+      }
+      // Events recorded meanwhile were appended; the ones written are the first of the buffer, unless dropped since.
+      const written = new Set(batch.map((event) => event.id));
+      this.#buffer = this.#buffer.filter((event) => !written.has(event.id));
+      if (this.#failures) {
+        this.#logger.info({ attempts: this.#failures }, 'audit events are written again');
+        this.#failures = 0;
+      }
+    }
+  }
+
+  #retryDelay(): number {
+    return Math.min(this.#maxRetryDelayMs, this.#flushDelayMs * 2 ** Math.min(this.#failures, 16));
+  }
+
+  #warnDropped(): void {
+    if (this.#dropped === this.#droppedWarned) return;
+    this.#logger.warn({ dropped: this.#dropped - this.#droppedWarned, droppedTotal: this.#dropped }, 'audit events dropped: the database was out and the buffer full');
+    this.#droppedWarned = this.#dropped;
+  }
+}
