@@ -14,6 +14,8 @@ export interface BenchOptions {
   only: string[] | undefined;
   pin: boolean;
   soakMinutes: number;
+  /** --observability: what the second server turns off (both by default), to measure each part apart. */
+  without: ('metrics' | 'audit')[];
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -30,6 +32,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --connections <n>      autocannon keep-alive connections (64)
   --flow-concurrency <n> parallel code flows (8)
   --only <a,b>           only these scenarios
+  --without <parts>      --observability: turn off only metrics or audit in the second server (metrics,audit)
   --no-pin               do not pin processes to cores with taskset`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -39,7 +42,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       smoke: { type: 'boolean' }, profile: { type: 'boolean' }, scale: { type: 'boolean' }, soak: { type: 'boolean' }, observability: { type: 'boolean' },
       duration: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
       'flow-concurrency': { type: 'string' }, only: { type: 'string' }, 'no-pin': { type: 'boolean' },
-      'soak-minutes': { type: 'string' }, help: { type: 'boolean' },
+      'soak-minutes': { type: 'string' }, without: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -66,7 +69,15 @@ export function parseOptions(argv: string[]): BenchOptions {
     only: values.only?.split(',').map((s) => s.trim()).filter(Boolean),
     pin: !values['no-pin'],
     soakMinutes: number(values['soak-minutes'], 5, 'soak-minutes'),
+    without: observabilityParts(values.without),
   };
+}
+
+function observabilityParts(value: string | undefined): ('metrics' | 'audit')[] {
+  const parts = (value ?? 'metrics,audit').split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = parts.filter((part) => part !== 'metrics' && part !== 'audit');
+  if (unknown.length || parts.length === 0) throw new Error(`--without takes metrics, audit or both, not ${value}`);
+  return parts as ('metrics' | 'audit')[];
 }
 
 const SCRIPTS: Record<ServerName, string> = {

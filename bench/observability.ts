@@ -25,7 +25,7 @@ import type { Scenario, Target } from './scenarios.ts';
  * observability code itself took (prom-client, src/metrics/, src/audit/):
  * the figure that neighbours do not move.
  */
-export const WITHOUT_OBSERVABILITY = { LATCHKEY_METRICS: 'off', LATCHKEY_AUDIT: 'off' } as const;
+const OFF = { metrics: { LATCHKEY_METRICS: 'off' }, audit: { LATCHKEY_AUDIT: 'off' } } as const;
 const SCENARIOS = ['client_credentials', 'introspection'];
 /** The observability code: prom-client, Latchkey's metrics, and its audit events (src/audit/, once they exist). */
 const isObservabilityCode = (url: string) => /\/node_modules\/prom-client\/|\/src\/(metrics|audit)\//.test(url);
@@ -41,6 +41,8 @@ export interface ObservabilityReport {
     profiled: { busy_ms: number; owned_ms: number; pct: number; file: string } | null;
   }[];
   errors: number;
+  /** What the second server had turned off. */
+  without: string[];
 }
 
 type Variant = Figures & {
@@ -51,12 +53,13 @@ type Variant = Figures & {
 
 export async function runObservability(launch: Launch, options: BenchOptions, all: Scenario[], log: (line: string) => void): Promise<ObservabilityReport> {
   const runOptions = { duration: options.duration, connections: options.connections, flowConcurrency: options.flowConcurrency };
-  const report: ObservabilityReport = { scenarios: [], errors: 0 };
+  const report: ObservabilityReport = { scenarios: [], errors: 0, without: options.without };
   for (const scenario of all.filter((s) => (options.only ?? SCENARIOS).includes(s.name))) {
     // Server variants: the environment reaches assembleLatchkey through BENCH_LATCHKEY_ENV (bench/latchkey-server.ts).
     // One after the other: the first start writes the shared keys folder's keys, the second reads them.
     const handles = [await launch('latchkey')];
-    handles.push(await launch('latchkey', { BENCH_LATCHKEY_ENV: JSON.stringify(WITHOUT_OBSERVABILITY) }));
+    const without = Object.assign({}, ...options.without.map((part) => OFF[part])) as Record<string, string>;
+    handles.push(await launch('latchkey', { BENCH_LATCHKEY_ENV: JSON.stringify(without) }));
     try {
       const variants: { label: 'with' | 'without'; target: Target; pid: number; results: RunResult[]; cpuMs: (number | null)[] }[] = [
         { label: 'with', target: { name: 'latchkey', origin: handles[0]!.origin }, pid: handles[0]!.pid, results: [], cpuMs: [] },
@@ -114,7 +117,7 @@ export function formatObservability(report: ObservabilityReport): string {
   return [
     `${'scenario'.padEnd(20)} ${'with rps'.padStart(8)} ${'cpu ms'.padStart(7)} ${'w/o rps'.padStart(8)} ${'cpu ms'.padStart(7)} ${'ratio'.padStart(6)} ${'cpu ratio'.padStart(9)} ${'profiled'.padStart(10)}  per run`,
     ...rows,
-    'with: as configured by default (metrics, audit events); w/o: LATCHKEY_METRICS=off LATCHKEY_AUDIT=off',
+    `with: as configured by default (metrics, audit events); w/o: ${report.without.map((part) => `${Object.keys(OFF[part as keyof typeof OFF])[0]}=off`).join(' ')}`,
     'ratio: rps with/without; cpu ratio: server CPU per answer without/with (budget of issue 12: ≥ 0.95)',
     'profiled: share of the default server\'s busy CPU in prom-client, src/metrics/ and src/audit/ during one more run (budget: ≤ 5 %)',
   ].join('\n');

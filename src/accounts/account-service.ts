@@ -179,9 +179,12 @@ export class AccountService {
 
   async setPassword(realm: string, username: string, password: string): Promise<void> {
     const user = await this.#require(realm, username);
-    await updateUser(this.#db, realm, user.id, { password_hash: await this.#passwordHash(password) });
+    const passwordHash = await this.#passwordHash(password);
+    await this.#db.atomically(async () => {
+      await updateUser(this.#db, realm, user.id, { password_hash: passwordHash });
+      await deleteAccountPayloads(this.#db, realm, user.id);
+    });
     this.#forget(realm, user.id);
-    await deleteAccountPayloads(this.#db, realm, user.id);
   }
 
   /**
@@ -204,20 +207,27 @@ export class AccountService {
 
   async setDisabled(realm: string, username: string, disabled: boolean): Promise<void> {
     const user = await this.#require(realm, username);
-    await updateUser(this.#db, realm, user.id, { disabled });
+    await this.#db.atomically(async () => {
+      await updateUser(this.#db, realm, user.id, { disabled });
+      if (disabled) await deleteAccountPayloads(this.#db, realm, user.id);
+    });
     this.#forget(realm, user.id);
-    if (disabled) await deleteAccountPayloads(this.#db, realm, user.id);
   }
 
   async remove(realm: string, username: string): Promise<void> {
     const user = await this.#require(realm, username);
-    await deleteAccountPayloads(this.#db, realm, user.id);
-    await deleteUser(this.#db, realm, user.id);
+    await this.#db.atomically(async () => {
+      await deleteAccountPayloads(this.#db, realm, user.id);
+      await deleteUser(this.#db, realm, user.id);
+    });
     this.#forget(realm, user.id);
   }
 
+  /** Now, and again once the request's transaction has committed (a lookup in between may have cached the old row). */
   #forget(realm: string, id: string): void {
-    this.#recent.delete(`${realm}\0${id}`);
+    const key = `${realm}\0${id}`;
+    this.#recent.delete(key);
+    this.#db.afterCommit(() => this.#recent.delete(key));
   }
 
   async #require(realm: string, username: string): Promise<StoredUser> {

@@ -167,8 +167,11 @@ export class ClientService {
 
   /** Removes the client and everything issued to it. */
   async remove(realm: string, clientId: string): Promise<boolean> {
-    const removed = await deleteClient(this.#db, realm, clientId);
-    if (removed) await deleteGrantsOfClient(this.#db, realm, clientId);
+    const removed = await this.#db.atomically(async () => {
+      const found = await deleteClient(this.#db, realm, clientId);
+      if (found) await deleteGrantsOfClient(this.#db, realm, clientId);
+      return found;
+    });
     this.#changed(realm, clientId);
     return removed;
   }
@@ -181,8 +184,10 @@ export class ClientService {
    * @throws ClientNotFoundError
    */
   async setDisabled(realm: string, clientId: string, disabled: boolean): Promise<StoredClient> {
-    if (!(await setClientDisabled(this.#db, realm, clientId, disabled))) throw new ClientNotFoundError(realm, clientId);
-    if (disabled) await deleteIssued(this.#db, realm, { models: [...TOKEN_MODELS, 'Grant'], clientId }, []);
+    await this.#db.atomically(async () => {
+      if (!(await setClientDisabled(this.#db, realm, clientId, disabled))) throw new ClientNotFoundError(realm, clientId);
+      if (disabled) await deleteIssued(this.#db, realm, { models: [...TOKEN_MODELS, 'Grant'], clientId }, []);
+    });
     this.#changed(realm, clientId);
     return (await findClient(this.#db, realm, clientId))!;
   }

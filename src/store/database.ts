@@ -44,6 +44,30 @@ export class Db extends Kysely<DatabaseSchema> {
     else effect();
   }
 
+  /**
+   * Runs statements that must commit together: in the current request's
+   * unit of work when there is one (its commit covers them), else in a
+   * transaction of their own (the CLI, a timer), rolled back when `work`
+   * throws. A service with more than one write per change goes through it,
+   * so the change is whole whoever calls it.
+   */
+  async atomically<T>(work: () => Promise<T>): Promise<T> {
+    if (UnitOfWork.active(this.#backend.owner)) return work();
+    const unit = this.unitOfWork();
+    let result: T;
+    try {
+      result = await unit.run(async () => {
+        await unit.transaction();
+        return work();
+      });
+    } catch (error) {
+      await unit.rollback();
+      throw error;
+    }
+    await unit.commit();
+    return result;
+  }
+
   /** A new unit of work for one request on this database. */
   unitOfWork(): UnitOfWork {
     return new UnitOfWork(this.#backend);

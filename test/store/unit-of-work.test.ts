@@ -31,3 +31,44 @@ t.test('a unit\'s query-builder reads go on while another request waits for the 
   ]);
   t.equal(outcome, 'finished');
 });
+
+// Db.atomically: a service's change of several statements is whole whoever
+// calls it (the CLI has no request, hence no unit of its own).
+const event = (id: string) => ({
+  id, occurred_at: new Date(), realm: 'atomic', type: 'test.event', outcome: 'success' as const,
+  actor: null, client_id: null, subject: null, address: null, request_id: null, details: '{}',
+});
+const stored = async () => (await db.selectFrom('audit_events').select('id').where('realm', '=', 'atomic').orderBy('id').execute()).map((row) => row.id);
+const ids = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000003'];
+
+t.test('atomically, outside a unit: a failing second statement takes the first with it', async (t) => {
+  await t.rejects(db.atomically(async () => {
+    await db.insertInto('audit_events').values(event(ids[0]!)).execute();
+    await db.insertInto('audit_events').values(event(ids[0]!)).execute(); // the same key: refused
+  }));
+  t.same(await stored(), [], 'nothing of it stored');
+  await t.rejects(db.atomically(async () => {
+    await db.insertInto('audit_events').values(event(ids[0]!)).execute();
+    throw new Error('the work failed after writing');
+  }), /the work failed/);
+  t.same(await stored(), [], 'nothing of it stored');
+});
+
+t.test('atomically, outside a unit: both statements stored when the work succeeds', async (t) => {
+  t.equal(await db.atomically(async () => {
+    await db.insertInto('audit_events').values(event(ids[0]!)).execute();
+    await db.insertInto('audit_events').values(event(ids[1]!)).execute();
+    return 'done';
+  }), 'done');
+  t.same(await stored(), [ids[0], ids[1]]);
+});
+
+t.test('atomically inside a unit joins it: the unit\'s rollback undoes it', async (t) => {
+  const unit = db.unitOfWork();
+  await unit.run(async () => {
+    await unit.transaction();
+    await db.atomically(() => db.insertInto('audit_events').values(event(ids[2]!)).execute());
+  });
+  await unit.rollback();
+  t.notOk((await stored()).includes(ids[2]!), 'rolled back with the unit');
+});
