@@ -14,8 +14,9 @@ import { serveUntilTold } from './server-control.ts';
  * Latchkey as the benchmark's system under test: a child process started by
  * bench/run.ts (pinned to its own core), on the PostgreSQL database named by
  * BENCH_DATABASE_URL (already migrated), with the catalog's demo clients.
- * Built like test/helpers/latchkey-under-test.ts does, logging at `warn` to
- * stderr. Prints {"event":"ready","port":N} and then follows
+ * Built like test/helpers/latchkey-under-test.ts does, logging at the
+ * server's default level (`info`: what a default deployment pays for its
+ * log) to stderr. Prints {"event":"ready","port":N} and then follows
  * bench/server-control.ts.
  *
  *   BENCH_DATABASE_URL    required
@@ -25,6 +26,7 @@ import { serveUntilTold } from './server-control.ts';
  *   BENCH_LATCHKEY_ENV    a JSON object of Latchkey settings, e.g. {"LATCHKEY_METRICS":"off"} (for `--observability`)
  */
 const databaseUrl = process.env.BENCH_DATABASE_URL;
+const LOG_LEVEL = 'info';
 if (!databaseUrl) throw new Error('BENCH_DATABASE_URL is required');
 
 const queries = process.env.BENCH_COUNT_QUERIES === '1' ? countQueries() : undefined;
@@ -40,7 +42,7 @@ const config = {
     keysDir,
     databaseUrl,
     setup: benchSetup(),
-    logLevel: 'warn',
+    logLevel: LOG_LEVEL,
     // Passed on as they are, also settings this build does not know yet (readEnv ignores those).
     env: JSON.parse(process.env.BENCH_LATCHKEY_ENV ?? '{}') as Record<string, string>,
   }),
@@ -49,7 +51,7 @@ const config = {
 
 let latchkey;
 try {
-  latchkey = await assembleLatchkey(config, createLogger('warn', process.stderr));
+  latchkey = await assembleLatchkey(config, createLogger(LOG_LEVEL, process.stderr));
   await latchkey.app.listen({ port, host: '127.0.0.1' });
 } catch (error) {
   await latchkey?.close().catch(() => {});

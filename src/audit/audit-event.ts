@@ -1,6 +1,7 @@
 /**
  * The one shape of an audit event, as the `audit_events` table stores it,
- * the log writes it (`{ audit: {...} }` at info) and the admin API answers
+ * the log writes it (`{ audit: {...} }`; successes at debug, failures at
+ * warn, admin changes and key rotations at info) and the admin API answers
  * it. Types are dotted names, the family first:
  *
  *   sign_in.succeeded  sign_in.failed            the sign-in page and the password grant

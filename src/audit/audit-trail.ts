@@ -73,7 +73,7 @@ export class AuditTrail implements AuditSink {
       request_id: draft.requestId ?? null,
       details: draft.details ?? {},
     };
-    this.#logger.info({ audit: event }, 'audit event');
+    this.#logger[logLevelOf(event)]({ audit: event }, 'audit event');
     this.#buffer.push(event);
     if (this.#buffer.length > this.#maxBuffered) {
       this.#dropped += this.#buffer.length - this.#maxBuffered;
@@ -155,4 +155,16 @@ export class AuditTrail implements AuditSink {
     this.#logger.warn({ dropped: this.#dropped - this.#droppedWarned, droppedTotal: this.#dropped }, 'audit events dropped: the database was out and the buffer full');
     this.#droppedWarned = this.#dropped;
   }
+}
+
+/**
+ * The level of an event's log line. As Keycloak's logging event listener
+ * does: successes at debug (a token issued is thousands of lines a second
+ * under load, and the table keeps every one), failures at warn; changes to
+ * the server itself (admin writes, key rotations) are rare and wanted in
+ * the log at the default level.
+ */
+export function logLevelOf(event: Pick<AuditEvent, 'type' | 'outcome'>): 'debug' | 'info' | 'warn' {
+  if (event.outcome === 'failure') return 'warn';
+  return event.type.startsWith('admin.') || event.type === 'keys.rotated' ? 'info' : 'debug';
 }

@@ -22,30 +22,39 @@ export interface AuditEventKey {
 }
 
 /**
- * One INSERT for a batch of events, as one fixed statement over arrays (a
- * column each): planned once per connection however many events a batch
- * holds, where a multi-row VALUES list is a new statement of up to 5,500
- * parameters for every batch size. Idempotent: a batch whose answer was
- * lost in an outage (written, yet reported failed) is sent again and its
- * events, known by their ids, are not stored twice.
+ * One INSERT for a batch of events, as one fixed statement over one JSON
+ * parameter: planned once per connection however many events a batch
+ * holds, and serialized by JSON.stringify in one native call, where a
+ * parameter per column (arrays) had the driver escape every element in
+ * JavaScript, on the event loop the requests share. Idempotent: a batch
+ * whose answer was lost in an outage (written, yet reported failed) is sent
+ * again and its events, known by their ids, are not stored twice.
  */
 const INSERT_EVENTS: Statement = {
   name: 'latchkey_audit_insert',
   effect: 'write',
   text: `insert into audit_events (id, occurred_at, realm, type, outcome, actor, client_id, subject, address, request_id, details)
-         select * from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                              $9::text[], $10::text[], $11::jsonb[])
+         select id, occurred_at, realm, type, outcome, actor, client_id, subject, address, request_id, coalesce(details, '{}'::jsonb)
+         from json_to_recordset($1::json) as event(id uuid, occurred_at timestamptz, realm text, type text, outcome text, actor text,
+                                                   client_id text, subject text, address text, request_id text, details jsonb)
          on conflict (id) do nothing`,
 };
 
 export async function insertAuditEvents(db: Db, events: readonly NewAuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const column = <T>(pick: (event: NewAuditEvent) => T) => events.map(pick);
-  await db.run(INSERT_EVENTS, [
-    column((e) => e.id), column((e) => e.occurred_at.toISOString()), column((e) => e.realm), column((e) => e.type),
-    column((e) => e.outcome), column((e) => e.actor), column((e) => e.client_id), column((e) => e.subject),
-    column((e) => e.address), column((e) => e.request_id), column((e) => JSON.stringify(e.details)),
-  ]);
+  let json = JSON.stringify(events);
+  // An event may carry what a client typed (a login with a NUL, a lone surrogate), which PostgreSQL's text and
+  // jsonb refuse: one such event would fail its batch at every retry and hold up the trail behind it.
+  if (UNSTORABLE_JSON.test(json)) json = JSON.stringify(events, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value));
+  await db.run(INSERT_EVENTS, [json]);
+}
+
+/** JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX (as src/oidc/payload-adapter.ts checks). */
+const UNSTORABLE_JSON = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
+
+/** The text with NUL and lone surrogates replaced by U+FFFD, as PostgreSQL can store it. */
+function storable(text: string): string {
+  return text.toWellFormed().replaceAll('\0', '\ufffd');
 }
 
 /** Up to `limit` events of a realm, newest first, after `after` in that order (index audit_events_realm_time). */

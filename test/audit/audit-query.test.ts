@@ -85,6 +85,23 @@ t.test('retention: events older than LATCHKEY_AUDIT_RETENTION_DAYS are deleted, 
   t.same(await remaining(), [young.id], 'the one within the retention stays');
 });
 
+t.test('at the default log level: failures and admin changes are logged, successes only stored (as Keycloak logs its events)', async (t) => {
+  const before = admin.logs.length;
+  t.equal((await tokenRequest(admin.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: ['svc', SECRETS.svc] })).status, 200);
+  t.equal((await tokenRequest(admin.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: ['svc', 'not-the-secret'] })).status, 401);
+  t.equal((await admin.call('POST', '/v1/realms/acme/users', { token: admin.tokens.full, body: { username: 'logged-change', password: 'a-password-for-the-log-test' } })).status, 201);
+  const stored = await waitFor(async () => {
+    const types = (await db.selectFrom('audit_events').select(['type', 'client_id']).where('occurred_at', '>', new Date(Date.now() - 60_000)).execute());
+    return types.some((e) => e.type === 'admin.createUser') && types.some((e) => e.type === 'token.issued' && e.client_id === 'svc') ? types : undefined;
+  }, { timeoutMs: 20_000, intervalMs: 100 });
+  t.ok(stored, 'all three stored');
+  const lines = admin.logs.slice(before).filter((line) => line.includes('"audit":')).map((line) => JSON.parse(line) as { level: number; audit: { type: string } });
+  const levelOf = (type: string) => lines.filter((line) => line.audit.type === type).map((line) => line.level);
+  t.same(levelOf('token.issued'), [], 'a token issued: not logged at info');
+  t.same(levelOf('client_authentication.failed'), [40], 'a failure: at warn');
+  t.same(levelOf('admin.createUser'), [30], 'an admin change: at info');
+});
+
 t.test('LATCHKEY_AUDIT=off: no rows and no audit log lines', async (t) => {
   const off = await startAdmin(t, { env: { LATCHKEY_AUDIT: 'off' } });
   const ok = await tokenRequest(off.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: ['svc', SECRETS.svc] });
