@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import type { SignInOutcome } from '../accounts/password-sign-in.ts';
-import type { AuditDraft, AuditSink } from './audit-event.ts';
+import { NO_AUDIT, type AuditDraft, type AuditSink } from './audit-event.ts';
 import { originOf } from './request-origin.ts';
 
 type Context = KoaContextWithOIDC;
@@ -23,10 +23,12 @@ const CLIENT_ERROR_EVENTS = ['grant.error', 'introspection.error', 'revocation.e
  * (docs: "Events"): attached to each provider as it is built, since a key
  * rotation builds new ones (src/latchkey.ts).
  *
- * An event is held with its request and recorded when the answer has left,
- * with the status the client got: a success the unit of work did not commit
- * (503, src/oidc/unit-of-work-middleware.ts) is no success and is not
- * recorded; a failure is recorded whatever became of the request's writes.
+ * A success is recorded when the request's unit of work commits
+ * (src/oidc/unit-of-work-middleware.ts): one the unit rolled back or failed
+ * to commit (a 5xx, a 503) is no success and is not recorded. A failure is
+ * held with its request and recorded when the answer has left, whatever
+ * became of the request's writes, with the status the client got (a 429
+ * makes a client-authentication failure a brake).
  *
  *   grant.success             token.issued, or token.refreshed for the refresh_token grant
  *   grant.error …             refresh_token / authorization_code .reuse_detected;
@@ -35,13 +37,27 @@ const CLIENT_ERROR_EVENTS = ['grant.error', 'introspection.error', 'revocation.e
  *   grant.revoked             consent.withdrawn (a revoked token, a replayed code or refresh token)
  *   password grant sign-in    sign_in.succeeded / sign_in.failed / brake.engaged (auditPasswordGrantSignIn)
  */
-export function auditEngine(provider: Provider, { realm, audit }: { realm: string; audit: AuditSink }): void {
+export function auditEngine(provider: Provider, { realm, audit, afterCommit }: {
+  realm: string;
+  audit: AuditSink;
+  /** Runs an effect once the current request's unit of work has committed (Db.afterCommit). */
+  afterCommit: (effect: () => void) => void;
+}): void {
+  // LATCHKEY_AUDIT=off: the engine's events are not listened to at all, so that off costs nothing.
+  if (audit === NO_AUDIT) return;
   const held = new WeakMap<Context, Draft[]>();
   // The engine's typings cover the documented events with their own argument types; these listeners take what they read.
   const on = <A extends unknown[]>(event: string, listener: (...args: A) => void) => (provider as unknown as EventEmitter).on(event, listener as (...args: unknown[]) => void);
 
   const hold = (ctx: Context | undefined, draft: Draft) => {
     if (!ctx) return;
+    if (draft.outcome === 'success') {
+      // The hot path (a token issued): no listener, no map; recorded by the commit that makes it true.
+      const origin = originOf(ctx.req as IncomingMessage);
+      const address = origin?.address ?? ctx.ip;
+      afterCommit(() => audit.record({ ...draft, realm, requestId: origin?.requestId, address }));
+      return;
+    }
     let drafts = held.get(ctx);
     if (!drafts) {
       held.set(ctx, drafts = []);
@@ -55,7 +71,6 @@ export function auditEngine(provider: Provider, { realm, audit }: { realm: strin
     const status = ctx.res.statusCode;
     const origin = originOf(ctx.req as IncomingMessage);
     for (const draft of drafts) {
-      if (draft.outcome === 'success' && status >= 500) continue;
       // The client-authentication brakes answer an engine's invalid_client with 429 (src/oidc/client-authentication.ts).
       const braked = draft.type === 'client_authentication.failed' && status === 429;
       audit.record({

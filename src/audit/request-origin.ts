@@ -10,12 +10,15 @@ export interface RequestOrigin {
   address: string;
 }
 
-const origins = new WeakMap<IncomingMessage, RequestOrigin>();
+// A property of the request itself rather than a WeakMap entry: set on every request the engine answers,
+// where a WeakMap's entries are work for every garbage collection.
+const ORIGIN = Symbol('latchkey.requestOrigin');
+type WithOrigin = IncomingMessage & { [ORIGIN]?: RequestOrigin };
 
 export function rememberOrigin(req: IncomingMessage, origin: RequestOrigin): void {
-  origins.set(req, origin);
+  (req as WithOrigin)[ORIGIN] = origin;
 }
 
 export function originOf(req: IncomingMessage): RequestOrigin | undefined {
-  return origins.get(req);
+  return (req as WithOrigin)[ORIGIN];
 }

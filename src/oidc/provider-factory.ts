@@ -353,7 +353,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     realm: realm.name, secrets: deps.secrets, limiters: deps.clientAuthLimiters, renderError: deps.pages.renderError,
   });
   // Tokens, reuse, client authentication failures and revocations, as the engine reports them (src/audit/engine-audit.ts).
-  auditEngine(provider, { realm: realm.name, audit: deps.audit ?? NO_AUDIT });
+  auditEngine(provider, { realm: realm.name, audit: deps.audit ?? NO_AUDIT, afterCommit: (effect) => db.afterCommit(effect) });
 
   return provider;
 }

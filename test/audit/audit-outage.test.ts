@@ -5,6 +5,8 @@ import { createLogger } from '../../src/log/logger.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { startAdmin } from '../admin/admin-setup.ts';
 import { proxiedDatabase } from '../helpers/proxied-database.ts';
+import { SECRETS } from '../helpers/setups.ts';
+import { tokenRequest } from '../helpers/token-requests.ts';
 import { waitFor } from '../helpers/waiting.ts';
 
 // Audit events while the database is out of reach: the request an event
@@ -40,6 +42,24 @@ if (!proxied) {
     t.same(arrived?.map((event) => event.details['target']).sort(), ['during-outage-0', 'during-outage-1', 'during-outage-2'], 'all three, once each');
     if (!arrived) t.comment(JSON.stringify({ found: await list('type=admin'), log: admin.logs.filter((line) => /audit events|warn/.test(line)).slice(-10) }));
     t.ok(admin.logs.some((line) => line.includes('audit events are written again')), 'and that they are written again');
+  });
+
+  t.test('a token whose commit failed (503) is not recorded as issued; the next one is', async (t) => {
+    const issue = () => tokenRequest(admin.issuer, { grant_type: 'client_credentials', scope: 'api:read' }, { basic: ['svc', SECRETS.svc] });
+    const issuedBetween = async (since: Date, until: Date) =>
+      (await list(`type=token.issued&client_id=svc&since=${since.toISOString()}&until=${until.toISOString()}`))?.length;
+    // One answered first: the client is then in the engine's cache, and the next request gets as far as its commit.
+    t.equal((await issue()).status, 200);
+    await proxied.proxy.cut();
+    const refusedFrom = new Date();
+    t.equal((await issue()).status, 503, 'the commit failed: nothing issued');
+    const refusedUntil = new Date(Date.now() + 1);
+    await proxied.proxy.restore();
+    const answeredFrom = new Date();
+    t.equal((await issue()).status, 200);
+    const answered = await waitFor(async () => ((await issuedBetween(answeredFrom, new Date(Date.now() + 1))) === 1 ? 1 : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+    t.equal(answered, 1, 'the token the client got is recorded');
+    t.equal(await issuedBetween(refusedFrom, refusedUntil), 0, 'the one it did not get is not');
   });
 
   t.test('a full buffer drops the oldest, counted in the log; the rest arrive', async (t) => {
