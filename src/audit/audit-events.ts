@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.ts';
-import { insertAuditEvents, listAuditEvents, type AuditEventFilter, type AuditEventKey } from '../store/audit-event.repository.ts';
+import { insertAuditRows, listAuditEvents, type AuditEventFilter, type AuditEventKey } from '../store/audit-event.repository.ts';
 import type { AuditEventRow } from '../store/audit-event.table.ts';
 import { UnitOfWork } from '../store/unit-of-work.ts';
 import type { AuditDraft, AuditEvent } from './audit-event.ts';
@@ -15,8 +15,8 @@ export function createAuditTrail(db: Db, logger: Logger, options: { maxBuffered?
   return new AuditTrail({
     logger,
     ...options,
-    write: async (events) => {
-      await UnitOfWork.outside(() => insertAuditEvents(db, events.map(rowOf)));
+    write: async (rows) => {
+      await UnitOfWork.outside(() => insertAuditRows(db, rows));
       return 'written';
     },
   });
@@ -40,10 +40,6 @@ export function readAuditEvents(db: Db) {
 }
 
 export type ReadAuditEvents = ReturnType<typeof readAuditEvents>;
-
-function rowOf({ user, ...event }: AuditEvent) {
-  return { ...event, subject: user };
-}
 
 function eventOf({ subject, ...row }: AuditEventRow): AuditEvent {
   return { ...row, user: subject };

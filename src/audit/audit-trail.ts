@@ -3,8 +3,12 @@ import type { Logger } from 'pino';
 import type { AuditDraft, AuditEvent, AuditSink } from './audit-event.ts';
 
 export interface AuditTrailOptions {
-  /** Writes one batch (one multi-row INSERT), outside any request's unit of work; `later` when the database is busy. */
-  write: (events: readonly AuditEvent[]) => Promise<'written' | 'later'>;
+  /**
+   * Writes one batch (one INSERT), outside any request's unit of work;
+   * `later` when the database is busy. The batch is a JSON array of rows as
+   * the table names its columns (`subject` for the API's `user`).
+   */
+  write: (rows: string) => Promise<'written' | 'later'>;
   logger: Logger;
   /** Events per INSERT. */
   batchSize?: number;
@@ -30,7 +34,12 @@ export interface AuditTrailOptions {
  *   close ─▶ one last attempt; what cannot be written is counted and warned
  *
  * Per process: a crash loses at most what waits in the buffer (the log line
- * of each event is already written).
+ * of each event is already written, at its level).
+ *
+ * The buffer holds each event as its row's JSON text, made once when it is
+ * recorded: an event waits up to flushDelayMs, long enough to outlive the
+ * young generation's collections under load, and one flat string is far
+ * less for the old generation to hold and trace than an object graph.
  */
 export class AuditTrail implements AuditSink {
   readonly #write: AuditTrailOptions['write'];
@@ -40,7 +49,9 @@ export class AuditTrail implements AuditSink {
   readonly #maxBuffered: number;
   readonly #maxRetryDelayMs: number;
   readonly #now: () => Date;
-  #buffer: AuditEvent[] = [];
+  /** Rows as JSON text, oldest first; `#first` is the sequence number of `#buffer[0]`. */
+  #buffer: string[] = [];
+  #first = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #failures = 0;
@@ -73,12 +84,10 @@ export class AuditTrail implements AuditSink {
       request_id: draft.requestId ?? null,
       details: draft.details ?? {},
     };
-    this.#logger[logLevelOf(event)]({ audit: event }, 'audit event');
-    this.#buffer.push(event);
-    if (this.#buffer.length > this.#maxBuffered) {
-      this.#dropped += this.#buffer.length - this.#maxBuffered;
-      this.#buffer.splice(0, this.#buffer.length - this.#maxBuffered);
-    }
+    const level = logLevelOf(event);
+    if (this.#logger.isLevelEnabled(level)) this.#logger[level]({ audit: event }, 'audit event');
+    this.#buffer.push(rowJson(event));
+    if (this.#buffer.length > this.#maxBuffered) this.#drop(this.#buffer.length - this.#maxBuffered);
     if (this.#closed) return;
     if (this.#failures === 0 && this.#buffer.length >= this.#batchSize) this.#schedule(0);
     else this.#schedule(this.#flushDelayMs);
@@ -106,10 +115,7 @@ export class AuditTrail implements AuditSink {
     this.#timer = undefined;
     await this.#flushing;
     await this.flush();
-    if (this.#buffer.length) {
-      this.#dropped += this.#buffer.length;
-      this.#buffer = [];
-    }
+    if (this.#buffer.length) this.#drop(this.#buffer.length);
     this.#warnDropped();
   }
 
@@ -126,8 +132,9 @@ export class AuditTrail implements AuditSink {
     this.#warnDropped();
     while (this.#buffer.length) {
       const batch = this.#buffer.slice(0, this.#batchSize);
+      const end = this.#first + batch.length;
       try {
-        this.#deferred = (await this.#write(batch)) === 'later';
+        this.#deferred = (await this.#write(`[${batch.join(',')}]`)) === 'later';
         if (this.#deferred) return;
       } catch (error) {
         this.#failures += 1;
@@ -137,13 +144,23 @@ export class AuditTrail implements AuditSink {
         return;
       }
       // Events recorded meanwhile were appended; the ones written are the first of the buffer, unless dropped since.
-      const written = new Set(batch.map((event) => event.id));
-      this.#buffer = this.#buffer.filter((event) => !written.has(event.id));
+      const written = end - this.#first;
+      if (written > 0) {
+        this.#buffer.splice(0, written);
+        this.#first += written;
+      }
       if (this.#failures) {
         this.#logger.info({ attempts: this.#failures }, 'audit events are written again');
         this.#failures = 0;
       }
     }
+  }
+
+  /** The oldest `count` events, counted as dropped. */
+  #drop(count: number): void {
+    this.#buffer.splice(0, count);
+    this.#first += count;
+    this.#dropped += count;
   }
 
   #retryDelay(): number {
@@ -167,4 +184,20 @@ export class AuditTrail implements AuditSink {
 export function logLevelOf(event: Pick<AuditEvent, 'type' | 'outcome'>): 'debug' | 'info' | 'warn' {
   if (event.outcome === 'failure') return 'warn';
   return event.type.startsWith('admin.') || event.type === 'keys.rotated' ? 'info' : 'debug';
+}
+
+/** JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX. */
+const UNSTORABLE_JSON = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
+
+/**
+ * The event as its row's JSON text. What a client typed may hold a NUL or
+ * a lone surrogate, which PostgreSQL's text and jsonb refuse: one such
+ * event would fail its batch at every retry and hold up the trail behind
+ * it, so those are stored as U+FFFD.
+ */
+function rowJson({ user, ...event }: AuditEvent): string {
+  const row = { ...event, subject: user };
+  const json = JSON.stringify(row);
+  if (!UNSTORABLE_JSON.test(json)) return json;
+  return JSON.stringify(row, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed().replaceAll('\0', '\ufffd') : value));
 }

@@ -41,20 +41,12 @@ const INSERT_EVENTS: Statement = {
 };
 
 export async function insertAuditEvents(db: Db, events: readonly NewAuditEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  let json = JSON.stringify(events);
-  // An event may carry what a client typed (a login with a NUL, a lone surrogate), which PostgreSQL's text and
-  // jsonb refuse: one such event would fail its batch at every retry and hold up the trail behind it.
-  if (UNSTORABLE_JSON.test(json)) json = JSON.stringify(events, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value));
-  await db.run(INSERT_EVENTS, [json]);
+  if (events.length > 0) await insertAuditRows(db, JSON.stringify(events));
 }
 
-/** JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX (as src/oidc/payload-adapter.ts checks). */
-const UNSTORABLE_JSON = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
-
-/** The text with NUL and lone surrogates replaced by U+FFFD, as PostgreSQL can store it. */
-function storable(text: string): string {
-  return text.toWellFormed().replaceAll('\0', '\ufffd');
+/** The same for rows already serialized as a JSON array (src/audit/audit-trail.ts keeps them so). */
+export async function insertAuditRows(db: Db, rows: string): Promise<void> {
+  await db.run(INSERT_EVENTS, [rows]);
 }
 
 /** Up to `limit` events of a realm, newest first, after `after` in that order (index audit_events_realm_time). */
