@@ -1,5 +1,5 @@
 export { readEnv, DEFAULT_CONFIG_FILE, type AdminListenerSettings, type EnvSettings, type Environment, type KeySettings, type MetricsSettings } from './env-settings.ts';
-export { loadConfig, readSetupFile, type LatchkeyConfig } from './load-config.ts';
+export { loadConfig, readSetupFile, setupFrom, type LatchkeyConfig } from './load-config.ts';
 export {
   loadDeclarativeFile,
   parseDeclarativeSetup,

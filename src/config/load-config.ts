@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { loadDeclarativeFile, type DeclarativeSetup } from './declarative-setup.ts';
+import { loadDeclarativeFile, parseDeclarativeSetup, type DeclarativeSetup } from './declarative-setup.ts';
 import { readEnv, type EnvSettings, type Environment } from './env-settings.ts';
 
 export interface LatchkeyConfig extends EnvSettings {
@@ -29,4 +29,19 @@ export async function readSetupFile(
   return exists || settings.configFileExplicit
     ? loadDeclarativeFile(settings.configFile, { env, nodeEnv: settings.nodeEnv, keycloakPathPrefix: settings.keycloakPathPrefix })
     : { realms: [] };
+}
+
+/**
+ * A setup handed to the library (src/library.ts): a document as the setup
+ * file holds it, or the path of such a file, read with the same rules as
+ * the server's file; `${VAR}` from `env`, then the process's environment.
+ */
+export async function setupFrom(
+  source: Record<string, unknown> | string | undefined,
+  { env = {}, nodeEnv }: { env?: Environment | undefined; nodeEnv: string },
+): Promise<DeclarativeSetup> {
+  const variables = { ...process.env, ...env };
+  if (source === undefined) return { realms: [] };
+  if (typeof source === 'string') return loadDeclarativeFile(source, { env: variables, nodeEnv });
+  return parseDeclarativeSetup(source, { env: variables, nodeEnv, source: 'the setup given to startLatchkey' });
 }

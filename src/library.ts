@@ -1,0 +1,188 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { readEnv, setupFrom, type LatchkeyConfig } from './config/index.ts';
+import { assembleLatchkey, type Latchkey } from './latchkey.ts';
+import { createLogger } from './log/logger.ts';
+import { emptyEmbeddedImage } from './store/database.ts';
+
+/**
+ * Latchkey as a library: a complete server (every realm, its pages, keys and
+ * database) started inside another program, typically a test suite, and
+ * released whole by `stop()`. The same composition root as `npm start`
+ * (src/latchkey.ts); only where it listens, what it stores and where its
+ * keys live differ:
+ *
+ *   database  in memory (embedded), unless `dataDir` or `databaseUrl`
+ *   keys      generated into a temporary folder removed by stop(), unless `keysDir`
+ *   port      a free loopback port, unless `port`
+ *   admin API off, unless `admin: true` (then on a free loopback port)
+ *
+ * Several can run in one process, each on its own port with its own state.
+ */
+export interface StartOptions {
+  /**
+   * What the server declares: realms, clients, users, resource servers. A
+   * document as the setup file holds it (src/config/declarative-schema.ts),
+   * or the path of such a file (YAML or JSON; `${VAR}` read from `env` and
+   * then the process). Default: nothing declared.
+   */
+  setup?: Record<string, unknown> | string | undefined;
+  /** Default: a free port, picked by the system. */
+  port?: number | undefined;
+  /** Default: 127.0.0.1. */
+  host?: string | undefined;
+  /** A PostgreSQL server, migrated (`npx latchkey migrate latest`). */
+  databaseUrl?: string | undefined;
+  /** The embedded database on disk, kept after stop(). */
+  dataDir?: string | undefined;
+  /** Signing keys and server secrets, kept after stop(); generated there when empty. */
+  keysDir?: string | undefined;
+  /** The admin API on its own free loopback port. Default: off. */
+  admin?: boolean | undefined;
+  /** Default: `error`, to stderr (a server made for one test run has no use for the warnings of a lasting one, such as keys generated). */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' | undefined;
+  /** Further settings, as the environment variables of the README (e.g. LATCHKEY_ACCESS_TOKEN_TTL). */
+  env?: Record<string, string> | undefined;
+}
+
+export interface StartedRealm {
+  name: string;
+  issuer: string;
+  discoveryUrl: string;
+  tokenEndpoint: string;
+  /** The client ids and usernames it declares. */
+  clients: string[];
+  users: string[];
+}
+
+export interface StartedLatchkey {
+  /** The issuer of the `default` realm, else of the first one. */
+  issuer: string;
+  discoveryUrl: string;
+  /** Where the server listens: http://host:port. */
+  url: string;
+  /** Where the admin API listens, with `admin: true`. */
+  adminUrl: string | undefined;
+  /** The signing keys and server secrets: `keysDir`, or a temporary folder (`latchkey-run-*`) that stop() removes. */
+  keysDir: string;
+  realms: Record<string, StartedRealm>;
+  /** The assembled server, for what the fields above do not cover. */
+  latchkey: Latchkey;
+  /** Closes the listeners, the database, the timers; removes what it created. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** How often a free port picked by the system may turn out taken by the time we listen. */
+const PORT_ATTEMPTS = 5;
+
+export async function startLatchkey(options: StartOptions = {}): Promise<StartedLatchkey> {
+  const host = options.host ?? '127.0.0.1';
+  const ownKeysDir = options.keysDir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'latchkey-run-')) : undefined;
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      const port = options.port ?? await freePort(host);
+      try {
+        return await startOn(port, host, options, ownKeysDir);
+      } catch (error) {
+        // Another program took the port between our pick and our listen: pick again.
+        if (options.port !== undefined || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_ATTEMPTS) throw error;
+      }
+    }
+  } catch (error) {
+    if (ownKeysDir) await rm(ownKeysDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startOn(port: number, host: string, options: StartOptions, ownKeysDir: string | undefined): Promise<StartedLatchkey> {
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const keysDir = options.keysDir ?? ownKeysDir!;
+  const env: Record<string, string | undefined> = {
+    NODE_ENV: 'test',
+    LATCHKEY_ISSUER: url,
+    ...options.env,
+    PORT: String(port),
+    HOST: host,
+    DATABASE_URL: options.databaseUrl,
+    LATCHKEY_DATA_DIR: options.dataDir ?? path.join(keysDir, 'data'),
+    LATCHKEY_KEYS_DIR: keysDir,
+    // The setup is handed over below; this file is never read.
+    LATCHKEY_CONFIG: path.join(keysDir, 'latchkey.yaml'),
+    LOG_LEVEL: options.logLevel ?? 'error',
+    LATCHKEY_ADMIN_PORT: 'off',
+  };
+  const settings = readEnv(env);
+  const config: LatchkeyConfig = {
+    ...settings,
+    // Port 0, which the environment does not accept: the system picks a free one when it listens, below.
+    admin: options.admin ? { port: 0, host } : undefined,
+    setup: await setupFrom(options.setup, { env: options.env, nodeEnv: settings.nodeEnv }),
+  };
+  const logger = createLogger(config.logLevel, process.stderr);
+  const inMemory = options.databaseUrl === undefined && options.dataDir === undefined;
+  const latchkey = await assembleLatchkey(config, logger, { inMemory, embeddedImage: inMemory ? await initializedImage() : undefined });
+  let adminUrl: string | undefined;
+  try {
+    await latchkey.app.listen({ port, host });
+    if (latchkey.adminApp) adminUrl = await latchkey.adminApp.listen({ port: 0, host });
+  } catch (error) {
+    await latchkey.close().catch(() => {});
+    throw error;
+  }
+
+  const realms: Record<string, StartedRealm> = {};
+  for (const { settings: realm } of latchkey.realms) {
+    if (realms[realm.name]) continue; // an alias: the realm's first issuer names it
+    const declared = config.setup.realms.find((r) => r.name === realm.name);
+    realms[realm.name] = {
+      name: realm.name,
+      issuer: realm.issuer,
+      discoveryUrl: `${realm.issuer}/.well-known/openid-configuration`,
+      tokenEndpoint: `${realm.issuer}${realm.layout.routes.token ?? '/token'}`,
+      clients: declared?.clients.map((client) => client.client_id) ?? [],
+      users: declared?.users.map((user) => user.username) ?? [],
+    };
+  }
+  const primary = realms['default'] ?? Object.values(realms)[0]!;
+  let stopped: Promise<void> | undefined;
+  return {
+    issuer: primary.issuer,
+    discoveryUrl: primary.discoveryUrl,
+    url,
+    adminUrl,
+    keysDir,
+    realms,
+    latchkey,
+    stop: () => stopped ??= (async () => {
+      await latchkey.close();
+      if (ownKeysDir) await rm(ownKeysDir, { recursive: true, force: true });
+    })(),
+  };
+}
+
+/**
+ * What PGlite's initdb leaves, made once per process: every in-memory
+ * database after the first starts from it (initdb takes seconds of CPU,
+ * loading its result a fraction of that).
+ */
+let image: Promise<Blob> | undefined;
+function initializedImage(): Promise<Blob> {
+  image ??= emptyEmbeddedImage().catch((error: unknown) => {
+    image = undefined;
+    throw error;
+  });
+  return image;
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
