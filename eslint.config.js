@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'keys/', 'test-artifacts/', 'bench/results/', '.tap/'] },
+  { ignores: ['node_modules/', 'data/', 'keys/', 'test-artifacts/', 'bench/results/', '.tap/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { adminRoute, type AdminRoute } from './admin-route.ts';
 import { auditRoutes } from './audit-routes.ts';
@@ -38,7 +38,13 @@ const referenceRoute = adminRoute({
   },
 });
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(packageJson(), 'utf8')) as { version: string };
+
+/** The package's package.json, two folders up from the sources and three from their build (dist/src/admin). */
+function packageJson(): URL {
+  const fromSources = new URL('../../package.json', import.meta.url);
+  return existsSync(fromSources) ? fromSources : new URL('../../../package.json', import.meta.url);
+}
 
 let document: Record<string, unknown> | undefined;
 

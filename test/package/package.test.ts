@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import t from 'tap';
+
+// The package as users get it (issue 14): `npm pack` builds dist/ (prepack),
+// the tarball carries JavaScript and declarations but no TypeScript source,
+// and a project that installs it with its runtime dependencies only can
+// start Latchkey through the library entry point and run `npx latchkey`.
+// Installed from npm's cache (filled by the project's own install), so no
+// network is needed.
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const work = await mkdtemp(path.join(os.tmpdir(), 'latchkey-package-'));
+t.teardown(() => rm(work, { recursive: true, force: true }));
+
+const packed = await run(NPM, ['pack', '--json', '--pack-destination', work], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
+const [pack] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[];
+const files = pack!.files.map((file) => file.path);
+
+t.test('the tarball: compiled JavaScript with declarations, no TypeScript source, no tests', async (t) => {
+  t.ok(files.includes('dist/src/library.js') && files.includes('dist/src/library.d.ts'), 'the library entry point and its types');
+  t.ok(files.includes('dist/src/cli/main.js'), 'the CLI');
+  t.ok(files.some((file) => /^dist\/migrations\/.+\.js$/.test(file)), 'the migrations');
+  t.ok(files.includes('dist/src/http/assets/latchkey.css'), 'the pages\' stylesheet');
+  t.same(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')), [], 'no .ts source');
+  t.same(files.filter((file) => /^(test|bench|examples|keys)\//.test(file)), [], 'no tests, benchmarks or keys');
+  t.comment(`tarball ${Math.round(pack!.size / 1024)} kB, unpacked ${Math.round(pack!.unpackedSize / 1024)} kB, ${files.length} files`);
+});
+
+t.test('installed with its runtime dependencies only: the library starts a Latchkey, npx latchkey runs', async (t) => {
+  const project = path.join(work, 'project');
+  await run('mkdir', ['-p', project]);
+  await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
+  await run(NPM, ['install', path.join(work, pack!.filename), '--prefer-offline', '--omit=dev', '--no-audit', '--no-fund'], { cwd: project, timeout: 300_000 });
+  const du = await run('du', ['-sk', path.join(project, 'node_modules')]);
+  t.comment(`installed: ${Math.round(Number(du.stdout.split('\t')[0]) / 1024)} MB in node_modules`);
+
+  await writeFile(path.join(project, 'smoke.mjs'), [
+    "import { startLatchkey } from 'latchkey';",
+    "const setup = { realms: [{ name: 'default', clients: [{ client_id: 'svc', client_secret: 'svc-secret-for-the-package-test', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], post_logout_redirect_uris: [], scope: 'api:read' }] }] };",
+    'const idp = await startLatchkey({ setup });',
+    "const answer = await fetch(`${idp.issuer}/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('svc:svc-secret-for-the-package-test').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=api:read' });",
+    'console.log(JSON.stringify({ status: answer.status, body: await answer.json() }));',
+    'await idp.stop();',
+    '',
+  ].join('\n'));
+  // This project's Node 24 (the test runs on it), as a user's Node would run the package: from node_modules, no type stripping.
+  const smoke = await run(process.execPath, ['smoke.mjs'], { cwd: project, timeout: 120_000, env: { ...process.env, DATABASE_URL: '' } });
+  const answer = JSON.parse(smoke.stdout.trim().split('\n').at(-1)!) as { status: number; body: Record<string, unknown> };
+  t.equal(answer.status, 200, 'a token from the installed package');
+  t.equal(answer.body['token_type'], 'Bearer');
+
+  const help = await run(path.join(project, 'node_modules', '.bin', 'latchkey'), ['--help'], { cwd: project, timeout: 60_000, env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env['PATH']}` } });
+  t.match(help.stdout, /Usage: latchkey <command>/, 'the CLI runs from the package');
+});
