@@ -47,7 +47,7 @@ export function providerMetadata(
   now = new Date(),
 ): Record<string, unknown> {
   const previous = row.previous_secret_hash && row.previous_secret_expires_at && row.previous_secret_expires_at > now
-    ? { [PREVIOUS_SECRET]: row.previous_secret_hash, [PREVIOUS_SECRET_EXPIRES_AT]: Math.floor(row.previous_secret_expires_at.getTime() / 1000) }
+    ? { [PREVIOUS_SECRET]: row.previous_secret_hash, [PREVIOUS_SECRET_EXPIRES_AT]: row.previous_secret_expires_at.getTime() / 1000 }
     : {};
   return {
     ...row.metadata,
@@ -59,7 +59,8 @@ export function providerMetadata(
 
 /**
  * The stored form of the secret a client had before its last rotation, and
- * when it stops being accepted (epoch seconds), while its overlap lasts
+ * when it stops being accepted (epoch seconds, with their fraction: whole
+ * seconds cut up to one off the overlap), while its overlap lasts
  * (src/oidc/client-authentication.ts accepts either). Registered as extra
  * client metadata so that it travels with the client; never declarable (the
  * client rules refuse unknown fields) and never shown (clientView).
