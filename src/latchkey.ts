@@ -39,6 +39,7 @@ import { ResourceServerService } from './resource-servers/resource-server-servic
 import { IssuedAdministration } from './tokens/issued-administration.ts';
 import { InitialAccessTokens } from './registration/initial-access-tokens.ts';
 import { openDatabase, type Database } from './store/database.ts';
+import type { InMemoryDatabases } from './store/in-memory-databases.ts';
 import { migrateToLatest, migrationStatus } from './store/migrator.ts';
 
 /**
@@ -120,13 +121,13 @@ class Parts {
 export async function assembleLatchkey(
   config: LatchkeyConfig,
   logger: Logger,
-  { inMemory = false, embeddedImage }: { inMemory?: boolean; embeddedImage?: Blob | undefined } = {},
+  { inMemory = false, embeddedImage, inMemoryDatabases }: { inMemory?: boolean; embeddedImage?: Blob | undefined; inMemoryDatabases?: InMemoryDatabases | undefined } = {},
 ): Promise<Latchkey> {
   // Keys first: a key problem stops the start before anything is opened or written.
   let keys = await loadKeySet(keyOptionsOf(config, { generate: true }), logger);
   const parts = new Parts();
   try {
-    const services = await openParts(parts, config, logger, { inMemory, embeddedImage, role: 'server' });
+    const services = await openParts(parts, config, logger, { inMemory, embeddedImage, inMemoryDatabases, role: 'server' });
     // LATCHKEY_AUDIT=off: no rows, no audit log lines (the bench compares both).
     const audit = config.audit.enabled ? parts.own('audit trail', createAuditTrail(services.database.db, logger), (trail) => trail.close()) : NO_AUDIT;
     // The start and the admin API's re-apply go through the same service: one reading, one validation, one report.
@@ -311,12 +312,13 @@ async function openParts(
   parts: Parts,
   config: LatchkeyConfig,
   logger: Logger,
-  { inMemory, embeddedImage, role }: { inMemory: boolean; embeddedImage?: Blob | undefined; role: string },
+  { inMemory, embeddedImage, inMemoryDatabases, role }: { inMemory: boolean; embeddedImage?: Blob | undefined; inMemoryDatabases?: InMemoryDatabases | undefined; role: string },
 ): Promise<Services> {
   const database = parts.own('database', await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: inMemory ? undefined : embeddedDatabaseDir(config),
     embeddedImage,
+    inMemoryDatabases,
     poolMax: config.dbPoolMax,
     connectTimeoutMs: config.dbConnectTimeoutMs,
     role,

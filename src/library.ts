@@ -6,6 +6,7 @@ import { readEnv, setupFrom, type LatchkeyConfig } from './config/index.ts';
 import { assembleLatchkey, type Latchkey } from './latchkey.ts';
 import { createLogger } from './log/logger.ts';
 import { emptyEmbeddedImage } from './store/database.ts';
+import { InMemoryDatabases } from './store/in-memory-databases.ts';
 
 /**
  * Latchkey as a library: a complete server (every realm, its pages, keys and
@@ -122,7 +123,7 @@ async function startOn(port: number, host: string, options: StartOptions, ownKey
   };
   const logger = createLogger(config.logLevel, process.stderr);
   const inMemory = options.databaseUrl === undefined && options.dataDir === undefined;
-  const latchkey = await assembleLatchkey(config, logger, { inMemory, embeddedImage: inMemory ? await initializedImage() : undefined });
+  const latchkey = await assembleLatchkey(config, logger, { inMemory, inMemoryDatabases: inMemory ? inMemoryDatabases : undefined });
   let adminUrl: string | undefined;
   try {
     await latchkey.app.listen({ port, host });
@@ -163,18 +164,19 @@ async function startOn(port: number, host: string, options: StartOptions, ownKey
 }
 
 /**
- * What PGlite's initdb leaves, made once per process: every in-memory
- * database after the first starts from it (initdb takes seconds of CPU,
- * loading its result a fraction of that).
+ * What PGlite's initdb leaves, made once per process (initdb takes seconds
+ * of CPU), and the in-memory databases of stopped servers, emptied for the
+ * next one (src/store/in-memory-databases.ts): a start after the first
+ * skips starting PostgreSQL.
  */
 let image: Promise<Blob> | undefined;
-function initializedImage(): Promise<Blob> {
+const inMemoryDatabases = new InMemoryDatabases(() => {
   image ??= emptyEmbeddedImage().catch((error: unknown) => {
     image = undefined;
     throw error;
   });
   return image;
-}
+});
 
 async function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {

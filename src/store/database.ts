@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../errors/index.ts';
 import type { DatabaseSchema } from './database-schema.ts';
 import { acquireEmbeddedLock, type EmbeddedLock } from './embedded-lock.ts';
+import type { InMemoryDatabases } from './in-memory-databases.ts';
 import { SerialPGliteDialect, type SerialDriver } from './pglite-dialect.ts';
 import type { Statement, StatementResult } from './statements.ts';
 import { UnitAwareDialect } from './unit-aware-dialect.ts';
@@ -85,6 +86,11 @@ export interface DatabaseOptions {
    * (about 2.5 s of CPU each time; loading the image takes a third of that).
    */
   embeddedImage?: Blob | undefined;
+  /**
+   * For an in-memory embedded database: where to take it from, and give it
+   * back to on close, instead of opening and closing one (src/store/in-memory-databases.ts).
+   */
+  inMemoryDatabases?: InMemoryDatabases | undefined;
   poolMax?: number;
   /** How long a request waits for a connection before failing with 503 (pg's default waits forever). */
   connectTimeoutMs?: number;
@@ -268,9 +274,12 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   }
   try {
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-    const pglite = options.dataDir || !options.embeddedImage
-      ? await PGlite.create(options.dataDir)
-      : await PGlite.create({ loadDataDir: options.embeddedImage });
+    const lender = options.dataDir ? undefined : options.inMemoryDatabases;
+    const pglite = lender
+      ? await lender.take()
+      : options.dataDir || !options.embeddedImage
+        ? await PGlite.create(options.dataDir)
+        : await PGlite.create({ loadDataDir: options.embeddedImage });
     const owner = {};
     const dialect = new UnitAwareDialect(new SerialPGliteDialect({ pglite }), owner);
     const raw = async <R>(connection: { executeQuery: (q: CompiledQuery) => Promise<QueryResult<unknown>> }, statement: Statement, values: readonly unknown[]): Promise<StatementResult<R>> => {
@@ -305,7 +314,8 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       },
       async close() {
         try {
-          await db.destroy();
+          // A lent database goes back whole: kysely's destroy() would close it.
+          await (lender ? lender.giveBack(pglite) : db.destroy());
         } finally {
           await lock?.release();
         }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
+import { sql } from 'kysely';
 import t from 'tap';
 import { startLatchkey, type StartOptions } from '../../src/library.ts';
 import { discover } from '../helpers/relying-party.ts';
@@ -59,6 +60,30 @@ t.test('two at once in one process: their own ports, clients and tokens', async 
   t.equal((await tokenRequest(b.issuer, { grant_type: 'client_credentials' }, { basic: ['svc-b', 'svc-b-secret-for-library-tests'] })).status, 200, 'stopping one leaves the other running');
 });
 
+t.test('one after another: the next server finds nothing of the last one (its emptied database, or a new one)', async (t) => {
+  const first = await startLatchkey({ setup: setupWith('svc-a', 'svc-a-secret-for-library-tests'), ...database() });
+  await first.latchkey.services.accounts.create('default', { username: 'left-behind', password: 'left-behind-password-1' });
+  t.equal((await tokenRequest(first.issuer, { grant_type: 'client_credentials' }, { basic: ['svc-a', 'svc-a-secret-for-library-tests'] })).status, 200);
+  t.equal((await first.latchkey.services.issued.listTokens('default', { clientId: 'svc-a' }, { after: undefined, limit: 10 })).length, 1, 'the first one holds a token');
+  await first.stop();
+
+  const second = await startLatchkey({ setup: setupWith('svc-b', 'svc-b-secret-for-library-tests'), ...database() });
+  t.teardown(() => second.stop());
+  const { accounts, clients, issued } = second.latchkey.services;
+  t.same((await accounts.list('default')).map((user) => user.username), ['dana'], 'only its own declared user');
+  t.same((await clients.list('default')).map((client) => client.client_id).sort(), ['rs', 'svc-b'], 'only its own clients');
+  t.same(await issued.listTokens('default', { clientId: 'svc-a' }, { after: undefined, limit: 10 }), [], 'no token of the last one');
+  t.equal((await tokenRequest(second.issuer, { grant_type: 'client_credentials' }, { basic: ['svc-a', 'svc-a-secret-for-library-tests'] })).status, 401, 'the last one\'s client is unknown');
+
+  // A database changed beyond what Latchkey makes is not handed on: the next one is new.
+  await sql`CREATE SCHEMA stray`.execute(second.latchkey.services.database.db);
+  await second.stop();
+  const third = await startLatchkey({ setup: setupWith('svc-c', 'svc-c-secret-for-library-tests'), ...database() });
+  t.teardown(() => third.stop());
+  const schemas = await sql<{ count: number }>`SELECT count(*)::int AS count FROM pg_namespace WHERE nspname = 'stray'`.execute(third.latchkey.services.database.db);
+  t.equal(schemas.rows[0]!.count, 0, 'no schema of the last one');
+});
+
 t.test('a setup file with ${VAR} from env; the admin API on request', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-library-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -93,14 +118,14 @@ t.test('a setup the server would refuse: rejected naming the problem, nothing le
   t.same([...await runs()].filter((name) => !before.has(name)), [], 'its temporary keys folder removed');
 });
 
-t.test('stop() releases everything: a program that starts, uses and stops two exits by itself', async (t) => {
+t.test('stop() releases everything: a program that starts, uses and stops three in turn exits by itself', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-library-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const script = path.join(dir, 'program.ts');
   await writeFile(script, [
     `import { startLatchkey } from ${JSON.stringify(path.join(ROOT, 'src/library.ts'))};`,
     `const setup = ${JSON.stringify(setupWith('svc-a', 'svc-a-secret-for-library-tests'))};`,
-    'for (const round of [1, 2]) {',
+    'for (const round of [1, 2, 3]) {',
     '  let started = performance.now();',
     '  const idp = await startLatchkey({ setup });',
     '  const startMs = performance.now() - started;',
@@ -123,7 +148,7 @@ t.test('stop() releases everything: a program that starts, uses and stops two ex
   });
   t.equal(code, 0, `exited by itself${err ? `; stderr: ${err.slice(0, 500)}` : ''}`);
   const rounds = out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { round: number; status: number; startMs: number; stopMs: number });
-  t.same(rounds.map((r) => [r.round, r.status]), [[1, 200], [2, 200]], 'both served a token');
+  t.same(rounds.map((r) => [r.round, r.status]), [[1, 200], [2, 200], [3, 200]], 'each served a token');
   t.comment(`start ${rounds.map((r) => r.startMs).join(' ms, then ')} ms; stop ${rounds.map((r) => r.stopMs).join(' ms, ')} ms`);
 });
 
