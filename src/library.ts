@@ -40,8 +40,8 @@ export interface StartOptions {
   dataDir?: string | undefined;
   /** Signing keys and server secrets, kept after stop(); generated there when empty. */
   keysDir?: string | undefined;
-  /** The admin API on its own free loopback port. Default: off. */
-  admin?: boolean | undefined;
+  /** The admin API on a listener of its own: `true` on a free port, or this port. Default: off. */
+  admin?: boolean | number | undefined;
   /** Default: `error`, to stderr (a server made for one test run has no use for the warnings of a lasting one, such as keys generated). */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' | undefined;
   /** Further settings, as the environment variables of the README (e.g. LATCHKEY_ACCESS_TOKEN_TTL). */
@@ -118,7 +118,7 @@ async function startOn(port: number, host: string, options: StartOptions, ownKey
   const config: LatchkeyConfig = {
     ...settings,
     // Port 0, which the environment does not accept: the system picks a free one when it listens, below.
-    admin: options.admin ? { port: 0, host } : undefined,
+    admin: options.admin === undefined || options.admin === false ? undefined : { port: options.admin === true ? 0 : options.admin, host },
     setup: await setupFrom(options.setup, { env: options.env, nodeEnv: settings.nodeEnv }),
   };
   const logger = createLogger(config.logLevel, process.stderr);
@@ -127,7 +127,7 @@ async function startOn(port: number, host: string, options: StartOptions, ownKey
   let adminUrl: string | undefined;
   try {
     await latchkey.app.listen({ port, host });
-    if (latchkey.adminApp) adminUrl = await latchkey.adminApp.listen({ port: 0, host });
+    if (latchkey.adminApp && config.admin) adminUrl = await latchkey.adminApp.listen({ port: config.admin.port, host });
   } catch (error) {
     await latchkey.close().catch(() => {});
     throw error;
