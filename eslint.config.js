@@ -8,7 +8,7 @@ export default tseslint.config(
   {
     // Typed rules: the checker knows which calls return promises.
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['bin/*.js', 'eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['bin/*.js', 'eslint.config.js', 'examples/*/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
@@ -25,12 +25,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config/**', 'src/cli/main.ts', 'test/**', 'bench/**', 'bin/**', 'eslint.config.js'],
+    files: ['src/config/**', 'src/cli/main.ts', 'test/**', 'bench/**', 'bin/**', 'examples/**', 'eslint.config.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
     // The CLI writes to the streams it is given; only tools and tests print.
-    files: ['test/**', 'bench/**', 'bin/**'],
+    files: ['test/**', 'bench/**', 'bin/**', 'examples/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // Examples are plain JavaScript for users to copy: Node's globals, and node:test's test() left to its runner.
+    files: ['examples/**/*.mjs'],
+    languageOptions: {
+      globals: { Buffer: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', fetch: 'readonly', process: 'readonly', console: 'readonly', setTimeout: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-misused-promises': 'off' },
   },
 );

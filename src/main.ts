@@ -6,10 +6,10 @@ import { createLogger } from './log/logger.ts';
  * The composition root for `npm start` / `latchkey serve`: the only place that
  * listens, handles signals and exits the process.
  */
-export async function serve(env: Record<string, string | undefined> = process.env): Promise<void> {
+export async function serve(env?: Record<string, string | undefined>): Promise<void> {
   let config;
   try {
-    config = await loadConfig({ env });
+    config = await loadConfig(env ? { env } : {});
   } catch (error) {
     process.stderr.write(`latchkey: ${(error as Error).message}\n`);
     process.exit(2);
