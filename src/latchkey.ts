@@ -7,8 +7,8 @@ import type { ServedRealm } from './admin/admin-route.ts';
 import { buildAdminApp } from './admin/build-admin-app.ts';
 import { createPasswordHasher, type PasswordHasher } from './accounts/password-hasher.ts';
 import { PasswordSignIn } from './accounts/password-sign-in.ts';
-import { NO_AUDIT } from './audit/audit-event.ts';
-import { createAuditTrail, readAuditEvents } from './audit/audit-events.ts';
+import { NO_AUDIT, type AuditEvent } from './audit/audit-event.ts';
+import { createAuditTrail, readAuditEvents, type AuditEventFilter, type AuditEventKey } from './audit/audit-events.ts';
 import { startAuditRetention } from './audit/audit-retention.ts';
 import { createSecretVerifier, type SecretVerifier } from './clients/client-secrets.ts';
 import { ClientChanges } from './clients/client-changes.ts';
@@ -82,6 +82,8 @@ export interface Latchkey {
   realms: readonly MountedRealm[];
   /** Prometheus metrics (src/metrics/); undefined with LATCHKEY_METRICS=off. */
   metrics: LatchkeyMetrics | undefined;
+  /** A realm's audit events, newest first, including those still waiting for their batch; none with LATCHKEY_AUDIT=off. */
+  auditEvents(realm: string, filter: AuditEventFilter, range: { after: AuditEventKey | undefined; limit: number }): Promise<AuditEvent[]>;
   /** Stops the parts in the reverse order of their creation; in-flight requests finish first. */
   close(): Promise<void>;
 }
@@ -129,7 +131,9 @@ export async function assembleLatchkey(
   try {
     const services = await openParts(parts, config, logger, { inMemory, embeddedImage, inMemoryDatabases, role: 'server' });
     // LATCHKEY_AUDIT=off: no rows, no audit log lines (the bench compares both).
-    const audit = config.audit.enabled ? parts.own('audit trail', createAuditTrail(services.database.db, logger), (trail) => trail.close()) : NO_AUDIT;
+    const trail = config.audit.enabled ? parts.own('audit trail', createAuditTrail(services.database.db, logger), (built) => built.close()) : undefined;
+    const audit = trail ?? NO_AUDIT;
+    const readEvents = readAuditEvents(services.database.db);
     // The start and the admin API's re-apply go through the same service: one reading, one validation, one report.
     const setupApplication = new SetupApplication({ config, services, readSetup: () => readSetupFile(config), logger });
     await setupApplication.atStart();
@@ -215,7 +219,7 @@ export async function assembleLatchkey(
         keys: new KeyAdministration({ config, longestSignedTokenLifetime: () => longestSignedTokenLifetime(realmSettings, config.setup, services) }),
         realmConfigurations: new RealmConfigurations({ config, realms, keys: () => keys, ...services }),
         setup: setupApplication,
-        auditEvents: readAuditEvents(services.database.db),
+        auditEvents: readEvents,
       },
       authenticate: createAdminAuthentication({
         findToken: (value) => findClientCredentials(adminRealm.provider, value),
@@ -250,7 +254,11 @@ export async function assembleLatchkey(
         });
       },
     }), (watch) => watch.stop());
-    return { app, adminApp, services, realms, metrics, close: () => parts.closeAll() };
+    const auditEvents: Latchkey['auditEvents'] = async (...query) => {
+      await trail?.flush();
+      return readEvents(...query);
+    };
+    return { app, adminApp, services, realms, metrics, auditEvents, close: () => parts.closeAll() };
   } catch (error) {
     await parts.closeAll().catch(() => {});
     throw error;

@@ -3,7 +3,11 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { readEnv, setupFrom, type LatchkeyConfig } from './config/index.ts';
+import type { AuditEvent } from './audit/audit-event.ts';
+import type { AuditEventFilter } from './audit/audit-events.ts';
 import { assembleLatchkey, type Latchkey } from './latchkey.ts';
+import { RealmRequests, type ClientOptions, type SignInOptions, type TokenResponse } from './library/realm-requests.ts';
+import { ServerClock } from './library/server-clock.ts';
 import { createLogger } from './log/logger.ts';
 import { emptyEmbeddedImage } from './store/database.ts';
 import { InMemoryDatabases } from './store/in-memory-databases.ts';
@@ -22,6 +26,10 @@ import { InMemoryDatabases } from './store/in-memory-databases.ts';
  *
  * Several can run in one process, each on its own port with its own state.
  */
+export { OAuthRequestError, type ClientOptions, type SignInOptions, type TokenResponse } from './library/realm-requests.ts';
+export type { ServerClock } from './library/server-clock.ts';
+export type { AuditEvent } from './audit/audit-event.ts';
+
 export interface StartOptions {
   /**
    * What the server declares: realms, clients, users, resource servers. A
@@ -71,6 +79,20 @@ export interface StartedLatchkey {
   realms: Record<string, StartedRealm>;
   /** The assembled server, for what the fields above do not cover. */
   latchkey: Latchkey;
+  /** A client credentials grant (the client's secret from the setup unless given); rejects with an OAuthRequestError when refused. */
+  clientCredentials(options: ClientOptions & { scope?: string | undefined; resource?: string | undefined }): Promise<TokenResponse>;
+  /**
+   * A user signs in to a client, as a browser would do it: the authorization
+   * code flow with PKCE over HTTP, the sign-in page's form filled with the
+   * user's password (from the setup unless given), consent given when asked
+   * for; returns the token response the client gets for the code.
+   */
+  signIn(options: SignInOptions): Promise<TokenResponse>;
+  /** Revokes an access or refresh token as its client (RFC 7009). */
+  revoke(token: string, options: ClientOptions & { tokenTypeHint?: 'access_token' | 'refresh_token' | undefined }): Promise<void>;
+  /** A realm's audit events (default realm unless named), newest first, including those still waiting to be written. */
+  auditEvents(options?: AuditEventFilter & { realm?: string | undefined; limit?: number | undefined }): Promise<AuditEvent[]>;
+  clock: ServerClock;
   /** Closes the listeners, the database, the timers; removes what it created. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -147,6 +169,15 @@ async function startOn(port: number, host: string, options: StartOptions, ownKey
     };
   }
   const primary = realms['default'] ?? Object.values(realms)[0]!;
+  const realmNamed = (name: string | undefined): StartedRealm => {
+    const realm = name === undefined ? primary : realms[name];
+    if (!realm) throw new Error(`no realm ${name} (have ${Object.keys(realms).join(', ')})`);
+    return realm;
+  };
+  const requests = new RealmRequests({
+    discoveryUrl: (name) => realmNamed(name).discoveryUrl,
+    declaration: (name) => config.setup.realms.find((realm) => realm.name === realmNamed(name).name),
+  });
   let stopped: Promise<void> | undefined;
   return {
     issuer: primary.issuer,
@@ -156,6 +187,11 @@ async function startOn(port: number, host: string, options: StartOptions, ownKey
     keysDir,
     realms,
     latchkey,
+    clientCredentials: (request) => requests.clientCredentials(request),
+    signIn: (request) => requests.signIn(request),
+    revoke: (token, request) => requests.revoke(token, request),
+    auditEvents: ({ realm, limit = 100, ...filter } = {}) => latchkey.auditEvents(realmNamed(realm).name, filter, { after: undefined, limit }),
+    clock: new ServerClock(latchkey.services, Object.keys(realms)),
     stop: () => stopped ??= (async () => {
       await latchkey.close();
       if (ownKeysDir) await rm(ownKeysDir, { recursive: true, force: true });

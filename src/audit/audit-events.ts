@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.ts';
 import { insertAuditRows, listAuditEvents, type AuditEventFilter, type AuditEventKey } from '../store/audit-event.repository.ts';
+export type { AuditEventFilter, AuditEventKey };
 import type { AuditEventRow } from '../store/audit-event.table.ts';
 import { UnitOfWork } from '../store/unit-of-work.ts';
 import type { AuditDraft, AuditEvent } from './audit-event.ts';
