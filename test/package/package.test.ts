@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { freePort } from '../helpers/latchkey-under-test.ts';
+import { waitFor } from '../helpers/waiting.ts';
 
 // The package as users get it (issue 14): `npm pack` builds dist/ (prepack),
 // the tarball carries JavaScript and declarations but no TypeScript source,
@@ -56,6 +58,35 @@ t.test('installed with its runtime dependencies only: the library starts a Latch
   t.equal(answer.status, 200, 'a token from the installed package');
   t.equal(answer.body['token_type'], 'Bearer');
 
-  const help = await run(path.join(project, 'node_modules', '.bin', 'latchkey'), ['--help'], { cwd: project, timeout: 60_000, env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env['PATH']}` } });
+  const PATH = `${path.dirname(process.execPath)}:${process.env['PATH']}`;
+  const help = await run(path.join(project, 'node_modules', '.bin', 'latchkey'), ['--help'], { cwd: project, timeout: 60_000, env: { ...process.env, PATH } });
   t.match(help.stdout, /Usage: latchkey <command>/, 'the CLI runs from the package');
+
+  // The CI pipeline's background step: npx latchkey serve --config FILE --port N.
+  await writeFile(path.join(project, 'realm.yaml'), 'realms:\n  - name: default\n    clients:\n      - client_id: svc\n        client_secret: ${SVC_SECRET}\n        grant_types: [client_credentials]\n        response_types: []\n        redirect_uris: []\n');
+  const port = await freePort();
+  const server = spawn('npx', ['latchkey', 'serve', '--config', 'realm.yaml', '--port', String(port)], {
+    cwd: project, env: { ...process.env, PATH, DATABASE_URL: '', SVC_SECRET: 'svc-secret-for-the-package-test' }, stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, as a CI step's: npm exec does not pass SIGTERM on to the command it runs.
+    detached: true,
+  });
+  let printed = '';
+  server.stdout.setEncoding('utf8').on('data', (chunk: string) => { printed += chunk; });
+  server.stderr.setEncoding('utf8').on('data', (chunk: string) => { printed += chunk; });
+  const exited = new Promise<number | string | null>((resolve) => server.once('exit', (code, signal) => resolve(code ?? signal)));
+  const group = (signal: NodeJS.Signals) => { try { process.kill(-server.pid!, signal); } catch { /* already gone */ } };
+  t.teardown(() => group('SIGKILL'));
+  await waitFor(() => printed.includes('discovery'), { timeoutMs: 120_000, giveUp: () => server.exitCode !== null });
+  t.match(printed, new RegExp(`issuer\\s+http://127\\.0\\.0\\.1:${port}`), `npx latchkey serve prints its issuer${server.exitCode === null ? '' : `; it exited: ${printed.slice(-500)}`}`);
+  const token = await fetch(`http://127.0.0.1:${port}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('svc:svc-secret-for-the-package-test').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  }).catch(() => undefined);
+  t.equal(token?.status, 200, 'and serves the file\'s client');
+  // The runner ending the step signals the group: npm and, under it, the server, which stops and frees its port.
+  group('SIGTERM');
+  await exited;
+  const stopped = await waitFor(() => fetch(`http://127.0.0.1:${port}/healthz`).then(() => false, () => true), { timeoutMs: 30_000 });
+  t.ok(stopped, 'SIGTERM to the step\'s process group stops the server');
 });
