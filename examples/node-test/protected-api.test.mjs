@@ -1,7 +1,7 @@
 // An API that accepts JWT access tokens, tested end to end over HTTP with a
 // real identity provider: Latchkey, started inside this test process.
 //
-//   node --test examples/node-test/
+//   npm run build && node --test examples/node-test/*.test.mjs
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -99,7 +99,7 @@ test('a genuine token for another API: 401', async () => {
 
 test('a tampered token: 401', async () => {
   const token = await serviceToken();
-  const [header, payload, signature] = token.split('.');
+  const [header, , signature] = token.split('.');
   const claims = { ...decodeJwt(token), sub: 'someone-else' };
   const tampered = [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature].join('.');
   assert.equal((await getOrders(tampered)).status, 401);

@@ -13,22 +13,17 @@ import { ageRealms } from '../store/aging.repository.ts';
  * process and for the test runner too. Moving what is stored instead moves
  * this server alone. What it cannot move is what left the server: a signed
  * token's own `exp` (a JWT access or ID token). A resource server under test
- * checks those against its own clock, which the test sets (jose's
- * `currentDate`, for one) to `now()`.
+ * checks those against its own clock, which the test moves itself (jose's
+ * `currentDate`, for one); tokens issued after an advance carry the real
+ * time, so there is no one "server time" to hand it.
  */
 export class ServerClock {
   readonly #services: Pick<Services, 'database' | 'clientChanges'>;
   readonly #realms: readonly string[];
-  #advancedMs = 0;
 
   constructor(services: Pick<Services, 'database' | 'clientChanges'>, realms: readonly string[]) {
     this.#services = services;
     this.#realms = realms;
-  }
-
-  /** The present as this server now sees it: the wall clock plus every advance. */
-  now(): Date {
-    return new Date(Date.now() + this.#advancedMs);
   }
 
   /** Moves this server's present `seconds` (a whole number, at least 1) forward. */
@@ -37,6 +32,5 @@ export class ServerClock {
     const moved = await ageRealms(this.#services.database.db, this.#realms, seconds);
     // The client caches hold a rotated secret's overlap: what moved is forgotten at once.
     for (const { realm, client_id } of moved) this.#services.clientChanges.changed(realm, client_id);
-    this.#advancedMs += seconds * 1000;
   }
 }

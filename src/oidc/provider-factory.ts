@@ -35,6 +35,7 @@ import {
 import { vendorShapes } from './vendor-shapes.ts';
 import type { PayloadLookups } from './payload-lookups.ts';
 import type { RealmLayout } from './realm-layouts.ts';
+import { revocationPolicy } from './revocation-policy.ts';
 import { lifetimeFor, type TokenLifetimes } from './token-lifetimes.ts';
 import { unitOfWorkMiddleware } from './unit-of-work-middleware.ts';
 
@@ -246,9 +247,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientCredentials: { enabled: true },
       // RFC 7662 with a deliberate policy instead of the permissive default (src/oidc/engine-steps.ts).
       introspection: { enabled: true, allowedPolicy: introspectionPolicy },
-      // RFC 7009 with oidc-provider's policy: own tokens only; another
-      // confidential client's attempt is invalid_request, a public one's a no-op.
-      revocation: { enabled: true },
+      // RFC 7009: own tokens only; another confidential client's attempt is invalid_request, a public one's a no-op.
+      revocation: { enabled: true, allowedPolicy: revocationPolicy },
       // RFC 9701: a resource server that sends Accept: application/token-introspection+jwt gets a signed answer.
       jwtIntrospection: { enabled: true },
       userinfo: { enabled: true },

@@ -93,11 +93,9 @@ t.test('clock.advance: tokens and refresh tokens of this server expire; another 
   const session = await idp.signIn({ username: 'dana', clientId: 'web', scope: 'openid offline_access' });
 
   const lifetime = mine.expires_in!;
-  const before = idp.clock.now().getTime();
   await idp.clock.advance(lifetime - 5);
   t.equal((await introspect(idp.issuer, mine.access_token, [...RS])).json?.['active'], true, 'still active just before its expiry');
   await idp.clock.advance(10);
-  t.ok(idp.clock.now().getTime() - before >= (lifetime + 5) * 1000, 'now() moved with it');
   t.equal((await introspect(idp.issuer, mine.access_token, [...RS])).json?.['active'], false, `expired after its ${lifetime} s`);
   t.equal((await introspect(other.issuer, theirs.access_token, [...RS])).json?.['active'], true, 'the other server\'s token is not');
 

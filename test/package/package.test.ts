@@ -48,7 +48,7 @@ t.test('installed with its runtime dependencies only: the library starts a Latch
     "const setup = { realms: [{ name: 'default', clients: [{ client_id: 'svc', client_secret: 'svc-secret-for-the-package-test', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], post_logout_redirect_uris: [], scope: 'api:read' }] }] };",
     'const idp = await startLatchkey({ setup });',
     "const answer = await fetch(`${idp.issuer}/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('svc:svc-secret-for-the-package-test').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=api:read' });",
-    'console.log(JSON.stringify({ status: answer.status, body: await answer.json() }));',
+    'console.log(JSON.stringify({ status: answer.status, body: await answer.json(), node: process.versions.node }));',
     'await idp.stop();',
     '',
   ].join('\n'));
@@ -57,6 +57,14 @@ t.test('installed with its runtime dependencies only: the library starts a Latch
   const answer = JSON.parse(smoke.stdout.trim().split('\n').at(-1)!) as { status: number; body: Record<string, unknown> };
   t.equal(answer.status, 200, 'a token from the installed package');
   t.equal(answer.body['token_type'], 'Bearer');
+
+  // The oldest Node the package claims (engines: >=22.12), fetched through npm like any package.
+  // Its environment a user's: without this runner's NODE_OPTIONS, which load tap's hooks made for the Node it runs on.
+  const userEnv = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? work };
+  const oldest = await run(NPM, ['exec', '--yes', '--prefer-offline', '--package=node@22.12.0', '--', 'node', 'smoke.mjs'], { cwd: project, timeout: 300_000, env: userEnv });
+  const onOldest = JSON.parse(oldest.stdout.trim().split('\n').at(-1)!) as { status: number; node: string };
+  t.equal(onOldest.status, 200, `a token from the installed package on Node ${onOldest.node}`);
+  t.equal(onOldest.node, '22.12.0');
 
   const PATH = `${path.dirname(process.execPath)}:${process.env['PATH']}`;
   const help = await run(path.join(project, 'node_modules', '.bin', 'latchkey'), ['--help'], { cwd: project, timeout: 60_000, env: { ...process.env, PATH } });
