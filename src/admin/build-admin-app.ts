@@ -9,7 +9,7 @@ import { InvalidRequestError, isOutage, TransactionAbortedError } from '../error
 import { HostRoutes } from '../http/endpoints.ts';
 import { requestLogHook } from '../http/request-log.ts';
 import { COMMON_HEADERS } from '../http/security-headers.ts';
-import type { UnitOfWork } from '../store/unit-of-work.ts';
+import { inTransaction, type UnitOfWork } from '../store/unit-of-work.ts';
 import type { AdminPrincipal, AuthenticateAdmin } from './admin-authentication.ts';
 import type { AdminRoute, AdminServices } from './admin-route.ts';
 import { ADMIN_ROUTES } from './admin-routes.ts';
@@ -181,23 +181,7 @@ export async function buildAdminApp(deps: AdminAppDeps, routes: readonly AdminRo
  * all, and a failed commit is a 503 that means "nothing happened, retry".
  */
 async function inUnitOfWork<T>(unitOfWork: () => UnitOfWork, work: () => Promise<T>): Promise<T> {
-  const unit = unitOfWork();
-  let result: T;
-  try {
-    result = await unit.run(async () => {
-      await unit.transaction();
-      return work();
-    });
-  } catch (error) {
-    await unit.rollback();
-    throw error;
-  }
-  try {
-    await unit.commit();
-  } catch (error) {
-    throw isOutage(error) ? error : new TransactionAbortedError('the changes could not be committed; nothing was changed');
-  }
-  return result;
+  return inTransaction(unitOfWork(), work, (error) => (isOutage(error) ? error : new TransactionAbortedError('the changes could not be committed; nothing was changed')));
 }
 
 /** A request part that does not fit its schema: each problem names its field (as the rules write it), never its value. */

@@ -11,7 +11,7 @@ import type { InMemoryDatabases } from './in-memory-databases.ts';
 import { SerialPGliteDialect, type SerialDriver } from './pglite-dialect.ts';
 import type { Statement, StatementResult } from './statements.ts';
 import { UnitAwareDialect } from './unit-aware-dialect.ts';
-import { UnitOfWork, type ReservedConnection, type UnitBackend } from './unit-of-work.ts';
+import { inTransaction, UnitOfWork, type ReservedConnection, type UnitBackend } from './unit-of-work.ts';
 
 /**
  * The query builder for the schema, plus what only the opened database
@@ -54,19 +54,7 @@ export class Db extends Kysely<DatabaseSchema> {
    */
   async atomically<T>(work: () => Promise<T>): Promise<T> {
     if (UnitOfWork.active(this.#backend.owner)) return work();
-    const unit = this.unitOfWork();
-    let result: T;
-    try {
-      result = await unit.run(async () => {
-        await unit.transaction();
-        return work();
-      });
-    } catch (error) {
-      await unit.rollback();
-      throw error;
-    }
-    await unit.commit();
-    return result;
+    return inTransaction(this.unitOfWork(), work);
   }
 
   /** A new unit of work for one request on this database. */

@@ -172,3 +172,28 @@ export class UnitOfWork {
     }
   }
 }
+
+/**
+ * `work` on `unit` in a transaction that begins at once, so that every
+ * statement of it is inside: committed when `work` returns, rolled back when
+ * it throws. `commitFailed` turns a failed commit into what the caller's
+ * callers should see (by default the failure itself).
+ */
+export async function inTransaction<T>(unit: UnitOfWork, work: () => Promise<T>, commitFailed: (error: unknown) => unknown = (error) => error): Promise<T> {
+  let result: T;
+  try {
+    result = await unit.run(async () => {
+      await unit.transaction();
+      return work();
+    });
+  } catch (error) {
+    await unit.rollback();
+    throw error;
+  }
+  try {
+    await unit.commit();
+  } catch (error) {
+    throw commitFailed(error);
+  }
+  return result;
+}
