@@ -84,6 +84,24 @@ t.test('one after another: the next server finds nothing of the last one (its em
   t.equal(schemas.rows[0]!.count, 0, 'no schema of the last one');
 });
 
+t.test('stop() while requests are in flight: each answered, refused or told 503 (arrived while closing), never another error; the next server starts clean', async (t) => {
+  const busy = await startLatchkey({ setup: setupWith('svc-a', 'svc-a-secret-for-library-tests'), ...database() });
+  const request = () => tokenRequest(busy.issuer, { grant_type: 'client_credentials' }, { basic: ['svc-a', 'svc-a-secret-for-library-tests'] })
+    .then((answer) => answer.status, () => 'refused' as const);
+  // Once the first is answered the others are being served: stop() then.
+  const inFlight = Array.from({ length: 24 }, request);
+  await Promise.race(inFlight);
+  await busy.stop();
+  const statuses = await Promise.all(inFlight);
+  // A request that reaches a closing server on a kept-alive connection is told 503: the server is going away, try again.
+  t.same(statuses.filter((status) => status !== 200 && status !== 503 && status !== 'refused'), [], `answered 200, 503 or refused at connect (${statuses.filter((s) => s === 200).length} answered; others: ${statuses.filter((s) => s !== 200).join(" ")})`);
+
+  const next = await startLatchkey({ setup: setupWith('svc-b', 'svc-b-secret-for-library-tests'), ...database() });
+  t.teardown(() => next.stop());
+  t.same(await next.latchkey.services.issued.listTokens('default', { clientId: 'svc-a' }, { after: undefined, limit: 10 }), [], 'nothing of the stopped one');
+  t.same(await next.auditEvents({ clientId: 'svc-a' }), [], 'not even its audit events');
+});
+
 t.test('a setup file with ${VAR} from env; the admin API on request', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-library-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
