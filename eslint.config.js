@@ -8,7 +8,7 @@ export default tseslint.config(
   {
     // Typed rules: the checker knows which calls return promises.
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['bin/*.js', 'eslint.config.js', 'examples/*/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['bin/*.js', 'scripts/*.mjs', 'eslint.config.js', 'examples/*/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
@@ -25,7 +25,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config/**', 'src/cli/main.ts', 'test/**', 'bench/**', 'bin/**', 'examples/**', 'eslint.config.js'],
+    files: ['src/config/**', 'src/cli/main.ts', 'test/**', 'bench/**', 'bin/**', 'examples/**', 'scripts/*.mjs', 'eslint.config.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
