@@ -16,6 +16,8 @@ import { waitFor } from '../helpers/waiting.ts';
 // network is needed.
 
 const run = promisify(execFile);
+// Packing, three installs (one from git, which installs the devDependencies to build) and four servers: minutes, not tap's default two.
+t.setTimeout(900_000);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const work = await mkdtemp(path.join(os.tmpdir(), 'latchkey-package-'));
@@ -97,4 +99,23 @@ t.test('installed with its runtime dependencies only: the library starts a Latch
   await exited;
   const stopped = await waitFor(() => fetch(`http://127.0.0.1:${port}/healthz`).then(() => false, () => true), { timeoutMs: 30_000 });
   t.ok(stopped, 'SIGTERM to the step\'s process group stops the server');
+});
+
+t.test('installed from a git URL: npm builds its JavaScript (prepare) and the library starts', async (t) => {
+  // The repository's committed HEAD, as `npm install github:owner/latchkey#<commit>` would fetch it.
+  const head = (await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT })).stdout.trim();
+  const project = path.join(work, 'from-git');
+  await run('mkdir', ['-p', project]);
+  await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
+  await run(NPM, ['install', `git+file://${ROOT}#${head}`, '--prefer-offline', '--omit=dev', '--no-audit', '--no-fund'], { cwd: project, timeout: 600_000 });
+  await writeFile(path.join(project, 'start.mjs'), [
+    "import { startLatchkey } from 'latchkey';",
+    'const idp = await startLatchkey();',
+    'const discovery = await fetch(idp.discoveryUrl).then((answer) => answer.json());',
+    'console.log(JSON.stringify({ issuer: discovery.issuer === idp.issuer }));',
+    'await idp.stop();',
+    '',
+  ].join('\n'));
+  const started = await run(process.execPath, ['start.mjs'], { cwd: project, timeout: 120_000, env: { ...process.env, DATABASE_URL: '' } });
+  t.same(JSON.parse(started.stdout.trim().split('\n').at(-1)!), { issuer: true }, 'the library from a git install serves discovery');
 });
